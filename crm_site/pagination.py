@@ -1,0 +1,271 @@
+"""Pagination that stays fast at millions of rows.
+
+Keyset pagination: a page is "the next N rows after this sort key", found by walking an index,
+so page 1 and page 20,000 cost the same. The cursor travels in the URL as an opaque token. The
+total is counted only up to a cap ("10,000+"), since an exact count of a million rows costs a
+full scan.
+"""
+
+import base64
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+from urllib.parse import urlencode
+
+from django.core.exceptions import ValidationError
+from django.db.models import Q, QuerySet, prefetch_related_objects
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+COUNT_CAP = 10_000
+
+
+@dataclass(frozen=True)
+class SortKey:
+    """Sort by `field` (then by id, same direction). `nullable` puts NULLs last either way."""
+
+    field: str
+    descending: bool = True
+    nullable: bool = False
+
+    def order_by(self) -> list:
+        from django.db.models import F
+
+        if not self.nullable:
+            # Plain ASC / DESC, as the indexes are declared. An explicit NULLS LAST on a DESC
+            # key does not match a DESC index (which is NULLS FIRST), even on a NOT NULL column,
+            # and PostgreSQL then sorts the whole tenant for every page (0.6 s at a million).
+            return [f"-{self.field}", "-id"] if self.descending else [self.field, "id"]
+        expr = (
+            F(self.field).desc(nulls_last=True)
+            if self.descending
+            else F(self.field).asc(nulls_last=True)
+        )
+        return [expr, "-id" if self.descending else "id"]
+
+
+def encode_cursor(values: list) -> str:
+    def default(value):
+        if isinstance(value, datetime):
+            return {"dt": value.isoformat()}
+        if isinstance(value, date):
+            return {"d": value.isoformat()}
+        if isinstance(value, Decimal):
+            return {"dec": str(value)}
+        raise TypeError(type(value))
+
+    raw = json.dumps(values, default=default, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(token: str, length: int = 2) -> list | None:
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        values = json.loads(raw)
+    except (ValueError, TypeError):
+        return None
+    if not isinstance(values, list) or len(values) != length:
+        return None
+
+    def revive(value):
+        if isinstance(value, dict):
+            if "dt" in value:
+                parsed = parse_datetime(value["dt"])
+                if parsed is None:  # parse_datetime answers None for text that is no date
+                    raise ValueError(value["dt"])
+                return parsed
+            if "d" in value:
+                return date.fromisoformat(value["d"])
+            if "dec" in value:
+                return Decimal(value["dec"])
+        return value
+
+    try:
+        return [revive(v) for v in values]
+    except (ValueError, ArithmeticError):
+        return None
+
+
+def _after(key: SortKey, value: Any, pk: int) -> list[Q]:
+    """Rows that come after (value, pk) in the sort order (NULLs last), as conditions to fetch
+    in turn.
+
+    Each condition is one range of the sort index: a bound on the sort field that the index
+    scan seeks to (`field <= value` going down), the tie on id as a filter. An OR of the ranges
+    (`field < value OR (field = value AND id < pk)`, or the NULLs) is no index bound at all:
+    PostgreSQL walks the tenant's index from the top and filters, a second at page 10,000.
+    """
+    op, bound = ("lt", "lte") if key.descending else ("gt", "gte")
+    id_after = Q(**{f"id__{op}": pk})
+    if value is None:  # already among the NULLs, which come last: only ids remain
+        return [Q(**{f"{key.field}__isnull": True}) & id_after]
+    ranges = [
+        Q(**{f"{key.field}__{bound}": value})
+        & (Q(**{f"{key.field}__{op}": value}) | (Q(**{key.field: value}) & id_after))
+    ]
+    if key.nullable:
+        ranges.append(Q(**{f"{key.field}__isnull": True}))
+    return ranges
+
+
+def _before(key: SortKey, value: Any, pk: int) -> list[Q]:
+    """Rows that come before (value, pk) in the sort order (NULLs last), nearest first, as
+    conditions to fetch in turn (see _after)."""
+    op, bound = ("gt", "gte") if key.descending else ("lt", "lte")
+    id_before = Q(**{f"id__{op}": pk})
+    if value is None:  # among the NULLs: the NULLs before it, then every other row
+        return [
+            Q(**{f"{key.field}__isnull": True}) & id_before,
+            Q(**{f"{key.field}__isnull": False}),
+        ]
+    return [
+        Q(**{f"{key.field}__{bound}": value})
+        & (Q(**{f"{key.field}__{op}": value}) | (Q(**{key.field: value}) & id_before))
+    ]
+
+
+def _fetch(queryset: QuerySet, conditions: list[Q], order: list, limit: int) -> list:
+    """Up to `limit` rows of the conditions' ranges, in turn, each in `order`. The caller
+    prefetches related objects once, for the rows it shows."""
+    ordered = queryset.prefetch_related(None).order_by(*order)
+    rows: list = []
+    for condition in conditions:
+        rows += ordered.filter(condition)[: limit - len(rows)]
+        if len(rows) >= limit:
+            break
+    return rows
+
+
+def _valid(queryset: QuerySet, key: SortKey, cursor: list | None) -> list | None:
+    """The cursor with its values checked against the field types, or None if tampered with."""
+    if cursor is None:
+        return None
+    value, pk = cursor
+    if not isinstance(pk, int) or isinstance(pk, bool):
+        return None
+    if value is None:
+        # Only a nullable sort has NULL positions; elsewhere a NULL would match no row.
+        return [None, pk] if key.nullable else None
+    try:
+        return [queryset.model._meta.get_field(key.field).to_python(value), pk]
+    except (ValidationError, TypeError, ValueError):
+        return None
+
+
+def _reversed_order(key: SortKey) -> list:
+    from django.db.models import F
+
+    if not key.nullable:  # the same index walked backwards (see SortKey.order_by)
+        return [key.field, "id"] if key.descending else [f"-{key.field}", "-id"]
+    expr = (
+        F(key.field).asc(nulls_first=True)
+        if key.descending
+        else F(key.field).desc(nulls_first=True)
+    )
+    return [expr, "id" if key.descending else "-id"]
+
+
+@dataclass
+class KeysetPage:
+    items: list
+    has_next: bool
+    has_previous: bool
+    next_url: str
+    previous_url: str
+    first_url: str
+    count_label: str
+    hx_target: str = ""
+    total: int | None = None  # capped total, None when not counted
+
+
+def _param_lists(params: Mapping) -> dict[str, list[str]]:
+    """Every parameter with all its non-empty values: a QueryDict keeps every value of a
+    multiple-choice filter (`?stage=a&stage=b`), which the page links must keep too."""
+    if hasattr(params, "lists"):
+        pairs = params.lists()
+    else:
+        pairs = ((k, v if isinstance(v, list | tuple) else [v]) for k, v in params.items())
+    return {k: [v for v in values if v not in ("", None)] for k, values in pairs}
+
+
+def keyset_page(
+    queryset: QuerySet,
+    *,
+    key: SortKey,
+    params: Mapping,
+    base_url: str,
+    per_page: int = 50,
+    count: bool = True,
+    hx_target: str = "",
+) -> KeysetPage:
+    """One page of `queryset` in `key` order, after params["after"] or before params["before"].
+
+    `params` is the request's QueryDict (or a dict of strings or lists): the page links repeat
+    every other parameter. Both cursors are the sort key of a row on the neighbouring page, so
+    every page, however deep, is one index walk of `per_page + 1` rows.
+    """
+    values = _param_lists(params)
+    after_token = (values.get("after") or [""])[-1]
+    before_token = (values.get("before") or [""])[-1]
+    after = _valid(queryset, key, decode_cursor(after_token)) if after_token else None
+    before = (
+        _valid(queryset, key, decode_cursor(before_token))
+        if before_token and after is None
+        else None
+    )
+    if before is not None:
+        rows = _fetch(queryset, _before(key, *before), _reversed_order(key), per_page + 1)
+        has_previous, has_next = len(rows) > per_page, True
+        items = list(reversed(rows[:per_page]))
+    else:
+        conditions = _after(key, *after) if after is not None else [Q()]
+        rows = _fetch(queryset, conditions, key.order_by(), per_page + 1)
+        items, has_next, has_previous = rows[:per_page], len(rows) > per_page, after is not None
+    # Once for the page, however many ranges it took (a private attribute, read only).
+    prefetch_related_objects(items, *queryset._prefetch_related_lookups)
+
+    base = {k: v for k, v in values.items() if k not in ("after", "before") and v}
+
+    def url(extra: dict) -> str:
+        query = urlencode({**base, **extra}, doseq=True)
+        return f"{base_url}?{query}" if query else base_url
+
+    next_url = (
+        url({"after": encode_cursor([getattr(items[-1], key.field), items[-1].pk])})
+        if has_next and items
+        else ""
+    )
+    previous_url = (
+        url({"before": encode_cursor([getattr(items[0], key.field), items[0].pk])})
+        if has_previous and items
+        else ""
+    )
+    total = capped_count(queryset) if count else None
+    return KeysetPage(
+        items=items,
+        has_next=bool(next_url),
+        has_previous=bool(previous_url),
+        next_url=next_url,
+        previous_url=previous_url,
+        first_url=url({}),
+        count_label=count_label(total) if total is not None else "",
+        hx_target=hx_target,
+        total=total,
+    )
+
+
+def capped_count(queryset: QuerySet, cap: int | None = None) -> int:
+    """Count up to `cap` + 1 rows: the database stops as soon as it has seen that many."""
+    cap = COUNT_CAP if cap is None else cap  # read at call time, so tests can lower it
+    return queryset.order_by()[: cap + 1].count()
+
+
+def count_label(total: int, cap: int | None = None) -> str:
+    cap = COUNT_CAP if cap is None else cap
+    if total > cap:
+        return _("%(count)s+ results") % {"count": f"{cap:,}"}
+    return ngettext("%(count)s result", "%(count)s results", total) % {"count": f"{total:,}"}

@@ -1,0 +1,201 @@
+"""Reads about customers, contacts, interactions, history and custom fields."""
+
+from dataclasses import dataclass
+
+from django.db.models import Prefetch, QuerySet
+from django.shortcuts import get_object_or_404
+
+from crm_site.pagination import KeysetPage, SortKey, keyset_page
+from customers.filters import SORTS, CustomerFilter
+from customers.models import (
+    Contact,
+    Customer,
+    CustomerMerge,
+    CustomFieldDefinition,
+    FieldChange,
+    ImportBatch,
+    Interaction,
+    Tag,
+)
+from tenancy.models import Organization, User
+
+LIST_COLUMNS = [
+    "id",
+    "organization_id",
+    "kind",
+    "name",
+    "email",
+    "phone",
+    "city",
+    "country",
+    "lifecycle_stage",
+    "owner_id",
+    "rfm_segment",
+    "clv",
+    "churn_probability",
+    "created_at",
+    "updated_at",
+    "custom",
+]
+
+
+def customer_base(*, org: Organization) -> QuerySet[Customer]:
+    """Every live customer of the organization (merged-away duplicates excluded)."""
+    return Customer.objects.filter(merged_into__isnull=True)
+
+
+def custom_field_list(*, org: Organization) -> list[CustomFieldDefinition]:
+    return list(CustomFieldDefinition.objects.order_by("position", "label"))
+
+
+def customer_filterset(
+    *,
+    org: Organization,
+    user: User,
+    params,
+    custom_fields: list[CustomFieldDefinition] | None = None,
+) -> CustomerFilter:
+    if custom_fields is None:
+        custom_fields = custom_field_list(org=org)
+    return CustomerFilter(
+        params, queryset=customer_base(org=org), org=org, user=user, custom_fields=custom_fields
+    )
+
+
+def customer_list(*, org: Organization, user: User, params) -> QuerySet[Customer]:
+    """The customers matching the list's filters (for bulk actions and exports)."""
+    filterset = customer_filterset(org=org, user=user, params=params)
+    return filterset.qs if filterset.is_valid() else customer_base(org=org).none()
+
+
+@dataclass
+class CustomerListResult:
+    filterset: CustomerFilter
+    page: KeysetPage
+    sort: str
+    custom_fields: list[CustomFieldDefinition]
+
+
+def customer_list_page(
+    *, org: Organization, user: User, params, base_url: str, per_page: int = 50
+) -> CustomerListResult:
+    """One keyset page of the filtered, sorted list, its capped count and the filter form."""
+    custom_fields = custom_field_list(org=org)
+    filterset = customer_filterset(org=org, user=user, params=params, custom_fields=custom_fields)
+    valid = filterset.is_valid()
+    queryset = filterset.qs if valid else customer_base(org=org).none()
+    sort = filterset.sort_key
+    field, descending, nullable, _label = SORTS[sort]
+    queryset = (
+        queryset.only(*LIST_COLUMNS)
+        .select_related("owner")
+        .prefetch_related(Prefetch("tags", queryset=Tag.objects.order_by("name")))
+    )
+    page = keyset_page(
+        queryset,
+        key=SortKey(field, descending=descending, nullable=nullable),
+        params=params,  # the QueryDict: the page links keep every value of each filter
+        base_url=base_url,
+        per_page=per_page,
+        hx_target="#customer-results",
+    )
+    return CustomerListResult(
+        filterset=filterset, page=page, sort=sort, custom_fields=custom_fields
+    )
+
+
+def customer_get(*, org: Organization, pk: int) -> Customer:
+    """A live customer of `org`, or 404 (the same answer for "not yours" and "does not exist")."""
+    return get_object_or_404(customer_base(org=org).select_related("owner"), pk=pk)
+
+
+def customer_survivor_id(*, org: Organization, pk: int) -> int | None:
+    """The customer a merged-away duplicate now lives in (following chains), or None."""
+    seen: set[int] = set()
+    current = pk
+    while True:
+        merged_into = (
+            Customer.objects.filter(pk=current).values_list("merged_into_id", flat=True).first()
+        )
+        if merged_into is None or merged_into in seen:
+            return current if current != pk else None
+        seen.add(current)
+        current = merged_into
+
+
+def customer_get_any(*, org: Organization, pk: int) -> Customer:
+    """A customer of `org` even if merged away (merge undo, history, old links)."""
+    return get_object_or_404(Customer.objects.select_related("owner"), pk=pk)
+
+
+def customer_list_owned_recent(*, org: Organization, user: User, limit: int = 8) -> list[Customer]:
+    return list(
+        customer_base(org=org)
+        .filter(owner=user)
+        .order_by("-updated_at", "-id")
+        .only(
+            "id",
+            "organization_id",
+            "name",
+            "lifecycle_stage",
+            "updated_at",
+            "rfm_segment",
+            "churn_probability",
+        )[:limit]
+    )
+
+
+def contact_list_for_customer(*, customer: Customer) -> list[Contact]:
+    return list(
+        Contact.objects.filter(customer=customer).order_by("-is_primary", "last_name", "first_name")
+    )
+
+
+def contact_get(*, org: Organization, pk: int) -> Contact:
+    return get_object_or_404(
+        Contact.objects.select_related("customer").filter(customer__merged_into__isnull=True), pk=pk
+    )
+
+
+def interaction_get(*, org: Organization, pk: int) -> Interaction:
+    return get_object_or_404(
+        Interaction.objects.select_related("customer", "contact", "user"), pk=pk
+    )
+
+
+def interaction_list_by_user(*, org: Organization, user: User, limit: int = 6) -> list[Interaction]:
+    return list(
+        Interaction.objects.filter(user=user)
+        .select_related("customer")
+        .order_by("-occurred_at", "-id")[:limit]
+    )
+
+
+def history_list(
+    *, org: Organization, entity: str, entity_id: int, limit: int = 100
+) -> list[FieldChange]:
+    return list(
+        FieldChange.objects.filter(entity=entity, entity_id=entity_id)
+        .select_related("changed_by")
+        .order_by("-changed_at", "-id")[:limit]
+    )
+
+
+def tag_list(*, org: Organization) -> list[Tag]:
+    return list(Tag.objects.order_by("name"))
+
+
+def custom_field_get(*, org: Organization, pk: int) -> CustomFieldDefinition:
+    return get_object_or_404(CustomFieldDefinition.objects.all(), pk=pk)
+
+
+def member_choices(*, org: Organization) -> QuerySet[User]:
+    return User.objects.filter(memberships__organization=org).order_by("full_name")
+
+
+def import_batch_get(*, org: Organization, pk: int) -> ImportBatch:
+    return get_object_or_404(ImportBatch.objects.all(), pk=pk)
+
+
+def merge_get(*, org: Organization, pk: int) -> CustomerMerge:
+    return get_object_or_404(CustomerMerge.objects.select_related("survivor", "merged"), pk=pk)

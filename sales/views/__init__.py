@@ -1,0 +1,2 @@
+"""Split by area: leads, opportunities, catalog (products, price books, quotes, orders),
+activities."""

@@ -1,0 +1,115 @@
+"""The nightly job: scores land on customers, a rerun replaces them, other tenants are untouched."""
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+import numpy as np
+import pytest
+from django.utils import timezone
+
+from analytics.models import AnalyticsRun, CustomerScoreSnapshot, RunStatus
+from analytics.pipeline import analytics_run
+from customers.models import Customer
+from sales.models import Order
+from tenancy.context import tenant_context
+from tests.factories import CustomerFactory
+
+pytestmark = pytest.mark.django_db
+AS_OF = date(2026, 6, 30)
+
+
+def _history(org, customers: int = 60, seed: int = 0) -> list[Customer]:
+    rng = np.random.default_rng(seed)
+    created = [CustomerFactory(organization=org) for _ in range(customers)]
+    end = timezone.make_aware(timezone.datetime(2026, 6, 30, 12))
+    orders = []
+    with tenant_context(org):
+        for i, customer in enumerate(created):
+            count = 1 + int(rng.poisson(3 if i % 3 else 8))
+            last_day = int(rng.integers(0, 500))
+            for n in range(count):
+                day = last_day + n * int(rng.integers(5, 40))
+                orders.append(
+                    Order(
+                        organization=org,
+                        customer=customer,
+                        number=f"{org.slug}-{i}-{n}",
+                        ordered_at=end - timedelta(days=day),
+                        total=Decimal(str(round(float(rng.gamma(2, 40)), 2))),
+                        cost_total=Decimal("20.00"),
+                    )
+                )
+        orders.append(
+            Order(
+                organization=org,
+                customer=created[0],
+                number=f"{org.slug}-c",
+                ordered_at=end,
+                total=Decimal("99"),
+                status="cancelled",
+            )
+        )
+        Order.objects.bulk_create(orders)
+    return created
+
+
+def test_it_writes_scores_and_a_snapshot(org_a):
+    _history(org_a)
+    run = analytics_run(org=org_a, as_of=AS_OF)
+    assert run.status == RunStatus.SUCCEEDED
+    with tenant_context(org_a):
+        scored = Customer.objects.exclude(scored_at=None)
+        assert scored.count() == 60
+        customer = scored.first()
+        assert customer.rfm_segment and customer.rfm_r in range(1, 6)
+        assert customer.churn_probability is not None and 0 <= customer.churn_probability <= 1
+        assert customer.clv is not None and customer.cluster is not None and customer.value_quadrant
+        assert CustomerScoreSnapshot.objects.filter(run=run).count() == 60
+    assert run.dropped["cancelled_or_returned"] == 1
+    assert {"read", "rfm", "segmentation", "clv", "churn", "write"} <= set(run.stage_seconds)
+    assert run.metrics["bgnbd"]["log_likelihood"] < 0
+    assert "auc" in run.metrics["churn"]["logistic"]
+
+
+def test_a_rerun_replaces_instead_of_duplicating(org_a):
+    _history(org_a)
+    first = analytics_run(org=org_a, as_of=AS_OF)
+    with tenant_context(org_a):
+        before = dict(Customer.objects.values_list("pk", "rfm_segment"))
+    second = analytics_run(org=org_a, as_of=AS_OF)
+    with tenant_context(org_a):
+        assert AnalyticsRun.objects.count() == 1
+        assert second.pk == first.pk and second.attempts == 2
+        assert CustomerScoreSnapshot.objects.count() == 60
+        assert dict(Customer.objects.values_list("pk", "rfm_segment")) == before
+
+
+def test_it_never_touches_another_organization(org_a, org_b):
+    _history(org_a)
+    others = _history(org_b, customers=15, seed=3)
+    analytics_run(org=org_a, as_of=AS_OF)
+    with tenant_context(org_b):
+        assert (
+            not Customer.objects.filter(pk__in=[c.pk for c in others])
+            .exclude(scored_at=None)
+            .exists()
+        )
+        assert AnalyticsRun.objects.count() == 0
+
+
+def test_customers_whose_orders_disappear_lose_their_scores(org_a):
+    customers = _history(org_a)
+    analytics_run(org=org_a, as_of=AS_OF)
+    with tenant_context(org_a):
+        Order.objects.filter(customer=customers[5]).update(status="cancelled")
+    analytics_run(org=org_a, as_of=AS_OF)
+    with tenant_context(org_a):
+        gone = Customer.objects.get(pk=customers[5].pk)
+        assert gone.scored_at is None and gone.rfm_segment == "" and gone.clv is None
+
+
+def test_an_organization_without_orders_succeeds_with_nothing_scored(org_a):
+    CustomerFactory(organization=org_a)
+    run = analytics_run(org=org_a, as_of=AS_OF)
+    assert run.status == RunStatus.SUCCEEDED
+    assert run.metrics["customers_scored"] == 0

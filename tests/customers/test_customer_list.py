@@ -1,0 +1,633 @@
+"""The customer list: every filter narrows, every sort orders, bad input explains itself, htmx
+gets the results fragment, and the URL is the state (shareable, paged, acted on in bulk)."""
+
+import re
+from datetime import timedelta
+from decimal import Decimal
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from crm_site import pagination
+from customers.filters import SORTS
+from customers.models import Customer, CustomerTag, FieldChange, Tag
+from tenancy.context import tenant_context
+from tests.customers.conftest import HTMX
+from tests.factories import CustomerFactory, CustomFieldDefinitionFactory, TagFactory
+
+
+def _list_url(org, **params) -> str:
+    url = reverse("customers:customer-list", args=[org.slug])
+    return f"{url}?{urlencode(params, doseq=True)}" if params else url
+
+
+def _names(response) -> list[str]:
+    return [c.name for c in response.context["page"].items]
+
+
+@pytest.fixture
+def viewer(client_for, alice):
+    return client_for(alice)
+
+
+# --- Filters ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def people(org_a, alice, bob):
+    """A small, varied customer base in org A, and a look-alike in org B."""
+    now = timezone.now()
+    make = CustomerFactory
+    rows = [
+        make(
+            organization=org_a,
+            name="Acme Foods",
+            kind="company",
+            email="orders@acme.example",
+            phone="+1 (555) 010-2000",
+            phone_normalized="15550102000",
+            owner=bob,
+            lifecycle_stage="active",
+            source="referral",
+            consent_email="granted",
+            created_at=now - timedelta(days=3),
+            rfm_segment="champions",
+            cluster=2,
+            value_quadrant="best",
+            clv=Decimal("900.00"),
+            churn_probability=0.1,
+        ),
+        make(
+            organization=org_a,
+            name="Jane Doe",
+            kind="individual",
+            email="jane@mail.example",
+            phone="+44 20 7946 0000",
+            phone_normalized="442079460000",
+            owner=alice,
+            lifecycle_stage="prospect",
+            source="web",
+            consent_sms="withdrawn",
+            created_at=now - timedelta(days=40),
+            rfm_segment="at_risk",
+            cluster=1,
+            value_quadrant="spenders",
+            clv=Decimal("250.00"),
+            churn_probability=0.45,
+        ),
+        make(
+            organization=org_a,
+            name="Blue Logistics",
+            kind="company",
+            email="hello@blue.example",
+            owner=bob,
+            lifecycle_stage="at_risk",
+            source="event",
+            consent_phone="granted",
+            created_at=now - timedelta(days=400),
+            rfm_segment="lost",
+            cluster=2,
+            value_quadrant="uncertain",
+            clv=Decimal("40.00"),
+            churn_probability=0.8,
+        ),
+        make(
+            organization=org_a,
+            name="Unscored Prospect",
+            kind="individual",
+            lifecycle_stage="churned",
+            created_at=now - timedelta(days=10),
+        ),
+    ]
+    return {c.name: c for c in rows}
+
+
+@pytest.fixture
+def look_alike(org_b):
+    """Matches every filter the tests use, but lives in org B."""
+    return CustomerFactory(
+        organization=org_b,
+        name="Acme Foods (B)",
+        email="orders@acme.example",
+        phone_normalized="15550102000",
+        lifecycle_stage="active",
+        source="referral",
+        consent_email="granted",
+        rfm_segment="champions",
+        cluster=2,
+        value_quadrant="best",
+        clv=Decimal("900.00"),
+        churn_probability=0.1,
+    )
+
+
+FILTERS = [
+    ({"q": "acme"}, {"Acme Foods"}),
+    ({"q": "ACME foods"}, {"Acme Foods"}),
+    ({"q": "jane@mail"}, {"Jane Doe"}),
+    ({"q": "555-010"}, {"Acme Foods"}),
+    ({"q": "(20) 7946"}, {"Jane Doe"}),
+    ({"q": "   "}, {"Acme Foods", "Jane Doe", "Blue Logistics", "Unscored Prospect"}),
+    ({"kind": "individual"}, {"Jane Doe", "Unscored Prospect"}),
+    ({"lifecycle_stage": ["active", "at_risk"]}, {"Acme Foods", "Blue Logistics"}),
+    ({"lifecycle_stage": "churned"}, {"Unscored Prospect"}),
+    ({"source": "web"}, {"Jane Doe"}),
+    ({"consent_email": "granted"}, {"Acme Foods"}),
+    ({"consent_sms": "withdrawn"}, {"Jane Doe"}),
+    ({"consent_phone": "granted"}, {"Blue Logistics"}),
+    (
+        {"consent_email": "unknown"},
+        {"Jane Doe", "Blue Logistics", "Unscored Prospect"},
+    ),
+    ({"rfm_segment": "at_risk"}, {"Jane Doe"}),
+    ({"cluster": "2"}, {"Acme Foods", "Blue Logistics"}),
+    ({"value_quadrant": "spenders"}, {"Jane Doe"}),
+    ({"clv_min": "250"}, {"Acme Foods", "Jane Doe"}),
+    ({"clv_max": "250"}, {"Jane Doe", "Blue Logistics"}),
+    ({"clv_min": "100", "clv_max": "500"}, {"Jane Doe"}),
+    ({"churn": "low"}, {"Acme Foods"}),
+    ({"churn": "medium"}, {"Jane Doe"}),
+    ({"churn": "high"}, {"Blue Logistics"}),
+    ({"kind": "company", "lifecycle_stage": "active", "q": "acme"}, {"Acme Foods"}),
+]
+
+
+@pytest.mark.parametrize(("params", "expected"), FILTERS, ids=[str(p) for p, _e in FILTERS])
+def test_each_filter_narrows_the_list(people, look_alike, org_a, viewer, params, expected):
+    response = viewer.get(_list_url(org_a, **params))
+
+    assert response.status_code == 200
+    assert set(_names(response)) == expected
+
+
+def test_the_owner_filter_shows_that_owners_customers(people, org_a, viewer, bob):
+    response = viewer.get(_list_url(org_a, owner=bob.pk))
+
+    assert set(_names(response)) == {"Acme Foods", "Blue Logistics"}
+
+
+def test_only_mine_shows_the_signed_in_users_customers(people, org_a, client_for, alice, bob):
+    as_bob = client_for(bob).get(_list_url(org_a, mine="true"))
+    as_alice = client_for(alice).get(_list_url(org_a, mine="on"))
+
+    assert set(_names(as_bob)) == {"Acme Foods", "Blue Logistics"}
+    assert set(_names(as_alice)) == {"Jane Doe"}
+
+
+def test_the_tag_filter_shows_tagged_customers_once(people, org_a, viewer):
+    vip, hot = (
+        TagFactory(organization=org_a, name="VIP"),
+        TagFactory(organization=org_a, name="Hot"),
+    )
+    with tenant_context(org_a):
+        for customer, tag in [("Acme Foods", vip), ("Acme Foods", hot), ("Jane Doe", vip)]:
+            CustomerTag.objects.create(organization=org_a, customer=people[customer], tag=tag)
+
+    response = viewer.get(_list_url(org_a, tag=vip.pk))
+
+    assert sorted(_names(response)) == ["Acme Foods", "Jane Doe"]
+
+
+def test_the_created_range_filters_by_day(people, org_a, viewer):
+    today = timezone.localdate()
+
+    recent = viewer.get(_list_url(org_a, created_after=str(today - timedelta(days=10))))
+    older = viewer.get(
+        _list_url(
+            org_a,
+            created_after=str(today - timedelta(days=41)),
+            created_before=str(today - timedelta(days=5)),
+        )
+    )
+
+    assert set(_names(recent)) == {"Acme Foods", "Unscored Prospect"}
+    assert set(_names(older)) == {"Jane Doe", "Unscored Prospect"}
+
+
+@pytest.fixture
+def custom_people(org_a):
+    """One custom field of each type, and three customers with values for them."""
+    for key, field_type, choices in [
+        ("loyalty", "text", []),
+        ("seats", "number", []),
+        ("renewal", "date", []),
+        ("tier", "choice", ["Bronze", "Silver", "Gold"]),
+        ("partner", "boolean", []),
+    ]:
+        CustomFieldDefinitionFactory(
+            organization=org_a, key=key, label=key.title(), field_type=field_type, choices=choices
+        )
+    values = {
+        "Gold One": {
+            "loyalty": "L-100",
+            "seats": 12,
+            "renewal": "2026-03-01",
+            "tier": "Gold",
+            "partner": True,
+        },
+        "Silver Two": {
+            "loyalty": "X-200",
+            "seats": 2.5,
+            "renewal": "2027-01-15",
+            "tier": "Silver",
+            "partner": False,
+        },
+        "Blank Three": {},
+    }
+    for name, custom in values.items():
+        CustomerFactory(organization=org_a, name=name, custom=custom)
+
+
+CUSTOM_FILTERS = [
+    ({"cf_loyalty": "l-1"}, {"Gold One"}),
+    ({"cf_seats": "12"}, {"Gold One"}),
+    ({"cf_seats": "2.5"}, {"Silver Two"}),
+    ({"cf_seats": "3"}, set()),
+    ({"cf_renewal": "2027-01-15"}, {"Silver Two"}),
+    ({"cf_tier": "Gold"}, {"Gold One"}),
+    ({"cf_partner": "true"}, {"Gold One"}),
+    ({"cf_partner": "false"}, {"Silver Two"}),
+    ({"cf_partner": "unknown"}, {"Gold One", "Silver Two", "Blank Three"}),
+]
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"), CUSTOM_FILTERS, ids=[str(p) for p, _e in CUSTOM_FILTERS]
+)
+def test_each_custom_field_type_filters_the_list(custom_people, org_a, viewer, params, expected):
+    response = viewer.get(_list_url(org_a, **params))
+
+    assert response.status_code == 200
+    assert not response.context["filterset"].form.errors
+    assert set(_names(response)) == expected
+
+
+def test_the_custom_fields_appear_as_filters(custom_people, org_a, viewer):
+    html = viewer.get(_list_url(org_a)).content.decode()
+
+    for name in ("cf_loyalty", "cf_seats", "cf_renewal", "cf_tier", "cf_partner"):
+        assert f'name="{name}"' in html
+
+
+def test_the_list_hides_other_organizations_and_merged_away_customers(org_a, org_b, viewer):
+    survivor = CustomerFactory(organization=org_a, name="Survivor")
+    CustomerFactory(organization=org_a, name="Duplicate", merged_into=survivor)
+    CustomerFactory(organization=org_b, name="Foreign")
+
+    response = viewer.get(_list_url(org_a))
+
+    assert _names(response) == ["Survivor"]
+    assert "Foreign" not in response.content.decode()
+
+
+# --- Sorting ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def sortable(org_a):
+    now = timezone.now()
+    specs = [
+        ("delta", 4, Decimal("10.00"), 0.9),
+        ("alpha", 1, None, 0.2),
+        ("charlie", 3, Decimal("500.00"), None),
+        ("bravo", 2, Decimal("75.50"), 0.5),
+        ("echo", 5, None, None),
+    ]
+    for name, age, clv, churn in specs:
+        customer = CustomerFactory(
+            organization=org_a,
+            name=name,
+            created_at=now - timedelta(days=age),
+            clv=clv,
+            churn_probability=churn,
+        )
+        with tenant_context(org_a):
+            Customer.objects.filter(pk=customer.pk).update(
+                updated_at=now - timedelta(hours=10 - age)
+            )
+
+
+EXPECTED_ORDER = {
+    "-created": ["alpha", "bravo", "charlie", "delta", "echo"],
+    "created": ["echo", "delta", "charlie", "bravo", "alpha"],
+    "name": ["alpha", "bravo", "charlie", "delta", "echo"],
+    "-name": ["echo", "delta", "charlie", "bravo", "alpha"],
+    "-updated": ["echo", "delta", "charlie", "bravo", "alpha"],
+    "-clv": ["charlie", "bravo", "delta", "echo", "alpha"],  # NULLs last, newest id first
+    "-churn": ["delta", "bravo", "alpha", "echo", "charlie"],
+}
+
+
+def test_every_sort_has_an_expected_order():
+    assert set(EXPECTED_ORDER) == set(SORTS)
+
+
+@pytest.mark.parametrize("sort", list(EXPECTED_ORDER))
+def test_each_sort_orders_the_list(sortable, org_a, viewer, sort):
+    response = viewer.get(_list_url(org_a, sort=sort))
+
+    assert _names(response) == EXPECTED_ORDER[sort]
+    assert response.context["result"].sort == sort
+    assert f'<option value="{sort}" selected>' in response.content.decode()
+
+
+def test_the_default_sort_is_newest_first(sortable, org_a, viewer):
+    response = viewer.get(_list_url(org_a))
+
+    assert _names(response) == EXPECTED_ORDER["-created"]
+
+
+# --- Invalid input ----------------------------------------------------------------------------
+
+INVALID = [
+    {"created_after": "yesterday"},
+    {"created_before": "2026-02-31"},
+    {"clv_min": "lots"},
+    {"clv_max": "1e"},
+    {"kind": "alien"},
+    {"owner": "999999"},
+    {"owner": "bob"},
+    {"tag": "abc"},
+    {"tag": "999999"},
+    {"sort": "random"},
+    {"cluster": "two"},
+    {"lifecycle_stage": ["active", "zombie"]},
+    {"churn": "extreme"},
+    {"consent_email": "maybe"},
+    {"rfm_segment": "vip"},
+    {"value_quadrant": "worst"},
+]
+
+
+@pytest.mark.parametrize("params", INVALID, ids=[str(p) for p in INVALID])
+@pytest.mark.parametrize("htmx", [False, True], ids=["page", "htmx"])
+def test_an_invalid_filter_shows_a_message_never_a_500(people, org_a, viewer, params, htmx):
+    response = viewer.get(_list_url(org_a, **params), headers=HTMX if htmx else {})
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Some filters are not valid" in html
+    assert response.context["filterset"].form.errors
+
+
+def test_an_invalid_custom_field_filter_shows_a_message(custom_people, org_a, viewer):
+    for params in ({"cf_seats": "many"}, {"cf_renewal": "soon"}, {"cf_tier": "Platinum"}):
+        response = viewer.get(_list_url(org_a, **params))
+
+        assert response.status_code == 200, params
+        assert "Some filters are not valid" in response.content.decode(), params
+
+
+def test_another_organizations_owner_or_tag_is_not_a_valid_filter(
+    people, org_a, org_b, mallory, viewer
+):
+    foreign_tag = TagFactory(organization=org_b, name="Spy")
+
+    for params in ({"owner": mallory.pk}, {"tag": foreign_tag.pk}):
+        response = viewer.get(_list_url(org_a, **params))
+
+        assert response.status_code == 200
+        assert "Some filters are not valid" in response.content.decode()
+        assert _names(response) == []
+
+
+def test_unknown_parameters_are_ignored(people, org_a, viewer):
+    response = viewer.get(_list_url(org_a, utm_source="newsletter", page="7"))
+
+    assert response.status_code == 200
+    assert len(_names(response)) == 4
+
+
+# --- htmx, the URL and the count --------------------------------------------------------------
+
+
+def test_an_htmx_request_gets_only_the_results(people, org_a, viewer):
+    response = viewer.get(_list_url(org_a, q="acme"), headers=HTMX)
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "<html" not in html
+    assert 'id="customer-filters"' not in html
+    assert "Acme Foods" in html
+    assert next(t.name for t in response.templates) == (
+        "customers/partials/customer_list_results.html"
+    )
+
+
+def test_a_full_request_gets_the_whole_page(people, org_a, viewer):
+    response = viewer.get(_list_url(org_a, q="acme"))
+
+    html = response.content.decode()
+    assert "<html" in html
+    assert 'id="customer-filters"' in html
+    assert 'id="customer-results"' in html
+    assert "Acme Foods" in html
+
+
+def test_a_boosted_htmx_request_gets_the_whole_page(people, org_a, viewer):
+    response = viewer.get(_list_url(org_a), headers={**HTMX, "HX-Boosted": "true"})
+
+    assert "<html" in response.content.decode()
+
+
+def test_the_url_round_trips_the_filters(people, org_a, viewer):
+    params = {
+        "q": "acme",
+        "kind": "company",
+        "lifecycle_stage": ["active", "prospect"],
+        "sort": "name",
+    }
+
+    fragment = viewer.get(_list_url(org_a, **params), headers=HTMX)
+    page = viewer.get(_list_url(org_a, **params))
+
+    html = page.content.decode()
+    assert _names(fragment) == _names(page) == ["Acme Foods"]
+    assert 'name="q" id="id_q" value="acme"' in html
+    assert '<option value="name" selected>' in html
+    assert 'value="company" selected' in html
+    checked = re.findall(r'name="lifecycle_stage" value="(\w+)"[^>]*checked>', html)
+    assert sorted(checked) == ["active", "prospect"]
+    # The bulk form acts on exactly this query.
+    query = page.context["request"].GET.urlencode()
+    assert f'name="query" value="{query.replace("&", "&amp;")}"' in html
+
+
+def test_the_next_page_link_keeps_the_filters_and_sort(org_a, viewer):
+    with tenant_context(org_a):
+        Customer.objects.bulk_create(
+            [
+                Customer(organization=org_a, name=f"Acme {n:03d}", lifecycle_stage="active")
+                for n in range(55)
+            ]
+            + [Customer(organization=org_a, name="Other", lifecycle_stage="active")]
+        )
+
+    first = viewer.get(_list_url(org_a, q="acme", sort="name"))
+    page = first.context["page"]
+    second = viewer.get(page.next_url)
+    back = viewer.get(second.context["page"].previous_url)
+
+    query = parse_qs(urlsplit(page.next_url).query)
+    assert (query["q"], query["sort"]) == (["acme"], ["name"])
+    assert _names(first) == [f"Acme {n:03d}" for n in range(50)]
+    assert _names(second) == [f"Acme {n:03d}" for n in range(50, 55)]
+    assert _names(back) == _names(first)
+    assert page.count_label == "55 results"
+    assert f'href="{page.next_url.replace("&", "&amp;")}"' in first.content.decode()
+
+
+def test_the_next_page_link_keeps_every_value_of_a_multiple_choice_filter(org_a, viewer):
+    with tenant_context(org_a):
+        Customer.objects.bulk_create(
+            [
+                Customer(organization=org_a, name=f"C {n:03d}", lifecycle_stage=stage)
+                for n, stage in enumerate(["active", "prospect", "churned"] * 30)
+            ]
+        )
+    params = {"lifecycle_stage": ["active", "prospect"], "sort": "name"}
+
+    first = viewer.get(_list_url(org_a, **params))
+    second = viewer.get(first.context["page"].next_url)
+    back = viewer.get(second.context["page"].previous_url)
+
+    query = parse_qs(urlsplit(first.context["page"].next_url).query)
+    assert query["lifecycle_stage"] == ["active", "prospect"]
+    assert len(_names(first)) == 50
+    assert len(_names(second)) == 10
+    assert {c.lifecycle_stage for c in second.context["page"].items} == {"active", "prospect"}
+    assert _names(back) == _names(first)
+
+
+def test_a_garbage_cursor_shows_page_one(people, org_a, viewer):
+    for params in ({"after": "garbage"}, {"before": "%%%"}, {"after": "W251bGwsMV0"}):
+        response = viewer.get(_list_url(org_a, **params))
+
+        assert response.status_code == 200
+        assert len(_names(response)) == 4
+
+
+def test_the_count_is_capped(org_a, viewer, monkeypatch):
+    with tenant_context(org_a):
+        Customer.objects.bulk_create([Customer(organization=org_a, name=f"C{n}") for n in range(7)])
+    monkeypatch.setattr(pagination, "COUNT_CAP", 5)
+
+    response = viewer.get(_list_url(org_a))
+
+    assert "5+ results" in response.content.decode()
+    assert len(_names(response)) == 7
+
+
+def test_an_empty_organization_invites_to_add_a_customer(org_a, viewer):
+    html = viewer.get(_list_url(org_a)).content.decode()
+
+    assert "No customers yet" in html
+
+
+def test_no_match_offers_to_clear_the_filters(people, org_a, viewer):
+    html = viewer.get(_list_url(org_a, q="nobody by that name")).content.decode()
+
+    assert "No customers match" in html
+    assert "Clear the filters" in html
+
+
+# --- Bulk actions through the view ------------------------------------------------------------
+
+
+def _bulk_url(org) -> str:
+    return reverse("customers:customer-bulk", args=[org.slug])
+
+
+def test_a_bulk_action_on_all_matching_customers_acts_on_the_filter_only(
+    people, look_alike, org_a, org_b, client_for, alice
+):
+    response = client_for(alice).post(
+        _bulk_url(org_a),
+        {"action": "add_tag", "tag": "Campaign", "scope": "all", "query": "kind=company"},
+    )
+
+    assert response.status_code == 302
+    assert response["Location"].endswith("?kind=company")
+    with tenant_context(org_a):
+        tag = Tag.objects.get(name="Campaign")
+        assert set(tag.customers.values_list("name", flat=True)) == {
+            "Acme Foods",
+            "Blue Logistics",
+        }
+    with tenant_context(org_b):
+        assert not Tag.objects.exists()
+        assert not CustomerTag.objects.exists()
+
+
+def test_a_bulk_action_on_a_selection_ignores_ids_of_other_organizations(
+    people, look_alike, org_a, org_b, client_for, alice
+):
+    ids = f"{people['Jane Doe'].pk},{look_alike.pk}"
+
+    client_for(alice).post(
+        _bulk_url(org_a),
+        {"action": "change_stage", "stage": "churned", "scope": "selected", "ids": ids},
+    )
+
+    with tenant_context(org_a):
+        assert Customer.objects.get(name="Jane Doe").lifecycle_stage == "churned"
+    with tenant_context(org_b):
+        assert Customer.objects.get().lifecycle_stage == "active"
+        assert not FieldChange.objects.exists()
+
+
+def test_a_bulk_selection_outside_the_filter_is_left_alone(people, org_a, client_for, alice, carol):
+    ids = f"{people['Jane Doe'].pk},{people['Acme Foods'].pk}"
+
+    client_for(alice).post(
+        _bulk_url(org_a),
+        {
+            "action": "assign_owner",
+            "owner": carol.pk,
+            "scope": "selected",
+            "ids": ids,
+            "query": "kind=company",
+        },
+    )
+
+    with tenant_context(org_a):
+        assert Customer.objects.get(name="Acme Foods").owner == carol
+        assert Customer.objects.get(name="Jane Doe").owner == alice  # an individual
+        assert FieldChange.objects.filter(field="owner").count() == 1
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"action": "add_tag", "scope": "selected", "ids": ""},
+        {"action": "add_tag", "scope": "selected", "ids": "1,x", "tag": "T"},
+        {"action": "add_tag", "scope": "all", "tag": "  "},
+        {"action": "change_stage", "scope": "all", "stage": ""},
+        {"action": "explode", "scope": "all"},
+    ],
+)
+def test_an_invalid_bulk_action_explains_itself_and_changes_nothing(
+    people, org_a, client_for, alice, data
+):
+    with tenant_context(org_a):
+        before = list(Customer.objects.order_by("pk").values())
+
+    response = client_for(alice).post(_bulk_url(org_a), data, follow=True)
+
+    assert response.status_code == 200
+    assert [m.level_tag for m in response.context["messages"]] == ["error"]
+    with tenant_context(org_a):
+        assert list(Customer.objects.order_by("pk").values()) == before
+        assert not FieldChange.objects.exists()
+
+
+def test_a_bulk_action_reports_how_many_customers_changed(people, org_a, client_for, alice):
+    response = client_for(alice).post(
+        _bulk_url(org_a),
+        {"action": "change_stage", "stage": "active", "scope": "all", "query": ""},
+        follow=True,
+    )
+
+    assert [str(m) for m in response.context["messages"]] == ["3 customers updated."]
