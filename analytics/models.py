@@ -1,11 +1,13 @@
-"""The analytics ledger (one row per organization and as-of date) and per-run score history."""
+"""The analytics ledger (one row per organization and as-of date), each customer's current
+scores, and per-run score history."""
 
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from tenancy.models import TenantModel
+from customers.models import Customer, RfmSegment, ValueQuadrant
+from tenancy.models import Organization, TenantModel
 
 
 class RunStatus(models.TextChoices):
@@ -65,11 +67,109 @@ class AnalyticsRun(TenantModel):
         return (self.finished_at - self.started_at).total_seconds()
 
 
+class CustomerScore(TenantModel):
+    """A customer's current scores: one row per scored customer, rewritten by every run.
+
+    The scores live here rather than on the customer row. Every score drifts from one day to
+    the next (recency, lifetime value and churn risk do for every customer), so each run
+    rewrites about every row; rewriting a million customer rows rewrote every one of the
+    customer table's two dozen indexes (264 s). This table has no index besides its primary
+    key and a fill factor of 50 (migration 0003), so the nightly update of a row is a HOT
+    update: the new version goes in the same page and no index changes. The customer list
+    joins it through the primary key to filter and sort by score; the customer page reads it
+    with the customer (one join).
+
+    No database foreign key: the rows are derived and rewritten nightly (each run deletes the
+    rows of customers it no longer scores), and Django deletes a customer's row with the customer.
+    """
+
+    # No index of its own: an index would end the HOT updates (see above). Rows are reached by
+    # customer (the primary key), and row-level security keeps them to the tenant.
+    organization = models.ForeignKey(
+        Organization,
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("organization"),
+        db_index=False,
+        db_constraint=False,  # see CustomerScoreSnapshot.organization
+    )
+    customer = models.OneToOneField(
+        Customer,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="scores",
+        db_constraint=False,
+    )
+    rfm_recency_days = models.PositiveIntegerField(null=True)
+    rfm_frequency = models.PositiveIntegerField(null=True)
+    rfm_monetary = models.DecimalField(max_digits=14, decimal_places=2, null=True)
+    rfm_r = models.PositiveSmallIntegerField(null=True)
+    rfm_f = models.PositiveSmallIntegerField(null=True)
+    rfm_m = models.PositiveSmallIntegerField(null=True)
+    rfm_segment = models.CharField(
+        _("RFM segment"), max_length=20, choices=RfmSegment.choices, blank=True
+    )
+    cluster = models.PositiveSmallIntegerField(_("cluster"), null=True)
+    cluster_name = models.CharField(max_length=80, blank=True)
+    clv = models.DecimalField(
+        _("predicted lifetime value"), max_digits=14, decimal_places=2, null=True
+    )
+    churn_probability = models.FloatField(_("churn probability"), null=True)
+    # The two features pushing the churn risk up the most (analytics.metrics.churn.REASONS) and
+    # their values: plain columns rather than JSON, which cost a third of the nightly write.
+    churn_reason_1 = models.CharField(max_length=24, blank=True)
+    churn_reason_1_value = models.FloatField(null=True)
+    churn_reason_2 = models.CharField(max_length=24, blank=True)
+    churn_reason_2_value = models.FloatField(null=True)
+    profitability = models.DecimalField(
+        _("profitability"), max_digits=14, decimal_places=2, null=True
+    )
+    value_quadrant = models.CharField(
+        _("value quadrant"), max_length=10, choices=ValueQuadrant.choices, blank=True
+    )
+    scored_at = models.DateTimeField(_("scored"), default=timezone.now)
+
+    class Meta(TenantModel.Meta):
+        verbose_name = _("customer score")
+        verbose_name_plural = _("customer scores")
+
+    def __str__(self) -> str:
+        return f"{self.customer_id}: {self.rfm_segment}"
+
+    @property
+    def churn_reasons(self) -> list[dict]:
+        """[{"code": ..., "value": ...}, ...], the reasons the customer page explains."""
+        return [
+            {"code": code, "value": value}
+            for code, value in (
+                (self.churn_reason_1, self.churn_reason_1_value),
+                (self.churn_reason_2, self.churn_reason_2_value),
+            )
+            if code
+        ]
+
+
 class CustomerScoreSnapshot(TenantModel):
     """A customer's scores as of one run, so dashboards can show movement between segments."""
 
+    # Written only by the nightly job, a million rows at a time, inside the organization's
+    # transaction whose row-level security policy already checks organization_id: database
+    # foreign keys would add two million deferred checks at commit (12 s), so Django alone
+    # enforces these relations (it deletes the rows with their run or organization).
+    organization = models.ForeignKey(
+        Organization,
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("organization"),
+        db_index=False,  # the run index leads with it
+        db_constraint=False,
+    )
     run = models.ForeignKey(
-        AnalyticsRun, on_delete=models.CASCADE, related_name="+", db_index=False
+        AnalyticsRun,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     as_of = models.DateField()
     customer_id = models.BigIntegerField()
@@ -84,11 +184,10 @@ class CustomerScoreSnapshot(TenantModel):
     value_quadrant = models.CharField(max_length=10, blank=True)
 
     class Meta(TenantModel.Meta):
+        # One index: a run's rows are read, and replaced on a rerun, together. (A per-customer
+        # index cost a third of the snapshot's write time and nothing reads by customer.)
         indexes = [
             models.Index(
                 fields=["organization", "run", "customer_id"], name="snapshot_org_run_idx"
-            ),
-            models.Index(
-                fields=["organization", "customer_id", "as_of"], name="snapshot_org_customer_idx"
             ),
         ]

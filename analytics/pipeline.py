@@ -1,56 +1,52 @@
-"""The nightly analytics job for one organization: load its orders, score every customer, write
-the scores back onto the customers and into a snapshot, in one transaction.
+"""The nightly analytics job for one organization: summarize its orders per customer, score
+every customer, write the scores and a snapshot of them, in one transaction.
 
 Idempotent per (organization, as-of date): the AnalyticsRun ledger row is claimed through its
-unique constraint, a rerun replaces the results (customer fields and the run's snapshot rows)
-instead of adding to them, and readers never see half a run because the write-back is one
-transaction with the tenant set. On PostgreSQL orders are read with COPY and scores are written
-with COPY into a temporary staging table and one UPDATE ... FROM; SQLite takes a plain path.
+unique constraint, a rerun replaces the results (the customers' scores and the run's snapshot
+rows) instead of adding to them, and readers never see half a run because the write-back is
+one transaction with the tenant set.
+
+On PostgreSQL the orders travel once, as binary COPY straight into numpy arrays, and the
+per-customer summary that every metric needs (analytics/metrics/summary.py) is computed from
+them; the scores travel back as binary COPY into a temporary table, from which the customers'
+score rows are updated where they changed and the snapshot is inserted. SQLite takes a plain
+path through the ORM.
 """
 
 import io
-import json
 import logging
 import resource
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 
 import numpy as np
 import pandas as pd
 from django.core.cache import cache
 from django.db import connection, transaction
 from django.utils import timezone
+from threadpoolctl import threadpool_limits
 
-from analytics.metrics import churn, clv, prepare, profitability, rfm, segmentation
-from analytics.models import AnalyticsRun, CustomerScoreSnapshot, RunStatus
-from customers.models import Customer
+from analytics import scoring
+from analytics.metrics import churn, prepare, summary
+from analytics.models import AnalyticsRun, CustomerScore, CustomerScoreSnapshot, RunStatus
+from customers.models import RfmSegment, ValueQuadrant
+from sales.models import Order
 from tenancy.context import tenant_context
 from tenancy.models import Organization, User
 
 logger = logging.getLogger(__name__)
 
-CLV_HORIZON_DAYS = 365
-CHURN_HORIZON_DAYS = 90
-ANNUAL_DISCOUNT_RATE = 0.10
+CHURN_HORIZON_DAYS = scoring.CHURN_HORIZON_DAYS
 STALE_RUNNING = timedelta(hours=2)
-
-SCORE_COLUMNS = [
-    "customer_id",
-    "rfm_recency_days",
-    "rfm_frequency",
-    "rfm_monetary",
-    "rfm_r",
-    "rfm_f",
-    "rfm_m",
-    "rfm_segment",
-    "cluster",
-    "cluster_name",
-    "clv",
-    "churn_probability",
-    "churn_reasons",
-    "profitability",
-    "value_quadrant",
+DROP_RULES = [
+    "missing_values",
+    "cancelled_or_returned",
+    "gifts",
+    "negative_amounts",
+    "future_dates",
 ]
 
 
@@ -100,16 +96,30 @@ def analytics_run(*, org: Organization, as_of: date, by: User | None = None) -> 
         return value
 
     try:
-        with tenant_context(org):
-            scores, facts = _compute(org, as_of, stage)
-            written = stage("write", lambda: _write(org, run, as_of, scores))
+        # One thread for numpy's BLAS and scikit-learn's OpenMP: workers run side by side on
+        # shared cores, where idle threads spinning on a busy core made the fits 10-20 times
+        # slower (docs/performance.md).
+        with threadpool_limits(limits=1), tenant_context(org):
+            loaded = stage("read", lambda: load_orders(org, as_of_timestamp(as_of)))
+            customers = stage("summary", lambda: summarize_orders(loaded, as_of))
+            previous = _previous_centroids(org, as_of)
+            scored = scoring.score_customers(
+                customers,
+                as_of_timestamp(as_of),
+                seed=org.pk,
+                previous_centroids=previous,
+                stage=stage,
+            )
+            write = stage("write", lambda: _write(org, run, as_of, scored))
             run.status = RunStatus.SUCCEEDED
             run.finished_at = timezone.now()
             run.stage_seconds = timings
-            run.rows_read = facts["rows_read"]
-            run.rows_written = written
-            run.dropped = facts["dropped"]
-            run.metrics = _json_safe({**facts["metrics"], "peak_memory_mb": _peak_memory_mb()})
+            run.rows_read = loaded.rows_read
+            run.rows_written = write["scored"]
+            run.dropped = loaded.dropped
+            run.metrics = _json_safe(
+                {**scored.metrics, "write": write, "peak_memory_mb": _peak_memory_mb()}
+            )
             run.save()
     except Exception as error:
         logger.exception("Analytics run failed for organization %s as of %s", org.pk, as_of)
@@ -125,6 +135,11 @@ def analytics_run(*, org: Organization, as_of: date, by: User | None = None) -> 
     finally:
         cache.delete(key)
     return run
+
+
+def as_of_timestamp(as_of: date) -> pd.Timestamp:
+    """The last moment of `as_of`, in UTC."""
+    return pd.Timestamp(datetime.combine(as_of, datetime.max.time())).tz_localize("UTC")
 
 
 def _json_safe(value):
@@ -144,174 +159,6 @@ def _peak_memory_mb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
-# --- Reading ----------------------------------------------------------------------------------
-
-
-def load_orders(org: Organization) -> pd.DataFrame:
-    """Every order of the organization: customer_id, ordered_at, amount, cost, status, is_gift."""
-    sql = (
-        "SELECT o.customer_id, o.ordered_at, o.total AS amount, o.cost_total AS cost, o.status, "
-        "o.is_gift FROM sales_order o JOIN customers_customer c ON c.id = o.customer_id "
-        "WHERE o.organization_id = {org} AND c.organization_id = {org} "
-        "AND c.merged_into_id IS NULL AND c.erased_at IS NULL"
-    ).format(org=int(org.pk))
-    columns = ["customer_id", "ordered_at", "amount", "cost", "status", "is_gift"]
-    if connection.vendor == "postgresql":
-        buffer = io.BytesIO()
-        with connection.cursor() as cursor:
-            cursor.cursor.copy_expert(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)", buffer)
-        buffer.seek(0)
-        frame = pd.read_csv(buffer, names=columns, dtype={"status": "category"})
-        frame["is_gift"] = frame["is_gift"] == "t"
-    else:
-        with connection.cursor() as cursor:
-            cursor.execute(sql)
-            frame = pd.DataFrame(cursor.fetchall(), columns=columns)
-        frame["is_gift"] = frame["is_gift"].astype(bool)
-    frame["ordered_at"] = pd.to_datetime(frame["ordered_at"], utc=True, format="ISO8601")
-    frame["amount"] = pd.to_numeric(frame["amount"], errors="coerce")
-    frame["cost"] = pd.to_numeric(frame["cost"], errors="coerce")
-    return frame
-
-
-# --- Computing --------------------------------------------------------------------------------
-
-
-def _bgnbd_frame(orders: pd.DataFrame, as_of_ts: pd.Timestamp) -> pd.DataFrame:
-    """Per customer, in days: frequency (repeat purchase days), recency, T, and the mean value of
-    the repeat purchases (the Gamma-Gamma input)."""
-    daily = (
-        orders.assign(day=orders["ordered_at"].dt.floor("D"))
-        .groupby(["customer_id", "day"], sort=True)["amount"]
-        .sum()
-        .reset_index()
-    )
-    grouped = daily.groupby("customer_id")
-    first, last, count, total = (
-        grouped["day"].min(),
-        grouped["day"].max(),
-        grouped.size(),
-        grouped["amount"].sum(),
-    )
-    first_value = grouped["amount"].first()
-    frame = pd.DataFrame(
-        {
-            "frequency": (count - 1).astype(float),
-            "recency": (last - first).dt.days.astype(float),
-            "T": (as_of_ts.floor("D") - first).dt.days.astype(float),
-        }
-    )
-    repeat_total = total - first_value
-    frame["monetary"] = np.where(
-        frame["frequency"] > 0, repeat_total / frame["frequency"].clip(lower=1), 0.0
-    )
-    return frame
-
-
-def _compute(org: Organization, as_of: date, stage: Callable) -> tuple[pd.DataFrame, dict]:
-    as_of_ts = pd.Timestamp(datetime.combine(as_of, datetime.max.time())).tz_localize("UTC")
-    raw = stage("read", lambda: load_orders(org))
-    prepared = stage("prepare", lambda: prepare.prepare_orders(raw, as_of=as_of_ts))
-    orders = prepared.orders
-    metrics: dict = {"customers_scored": 0}
-    facts = {"rows_read": len(raw), "dropped": prepared.dropped, "metrics": metrics}
-    if orders.empty:
-        return pd.DataFrame(columns=SCORE_COLUMNS), facts
-
-    scores = stage("rfm", lambda: rfm.score(orders, as_of_ts))
-    metrics["customers_scored"] = len(scores)
-
-    previous = _previous_centroids(org, as_of)
-
-    def run_segmentation():
-        if len(scores) < 10:
-            return None
-        features = scores.rename(columns={})[["recency", "frequency", "monetary"]]
-        return segmentation.segment(features, seed=org.pk, previous_centroids=previous)
-
-    seg = stage("segmentation", run_segmentation)
-    if seg is not None:
-        scores["cluster"] = seg.labels
-        scores["cluster_name"] = scores["cluster"].map(seg.names)
-        metrics.update(
-            k=seg.k,
-            silhouette=round(seg.silhouette, 4),
-            cluster_names={str(k): v for k, v in seg.names.items()},
-            centroids=seg.scaled_centroids.round(6).tolist(),
-        )
-    else:
-        scores["cluster"] = None
-        scores["cluster_name"] = ""
-
-    summary = _bgnbd_frame(orders, as_of_ts).reindex(scores.index)
-    revenue = orders.groupby("customer_id")["amount"].sum()
-    cost = orders.groupby("customer_id")["cost"].sum(min_count=1)
-    org_margin = (
-        1 - float(cost.sum()) / float(revenue[cost.notna()].sum()) if cost.notna().any() else 0.3
-    )
-    margin_rate = (
-        (1 - cost / revenue).fillna(org_margin).clip(lower=0, upper=1).reindex(scores.index)
-    )
-
-    fitted: dict = {}
-
-    def run_clv():
-        bg = clv.fit_bgnbd(summary["frequency"], summary["recency"], summary["T"])
-        fitted["bgnbd"] = bg
-        gg = clv.fit_gamma_gamma(summary["frequency"], summary["monetary"])
-        values = clv.clv(
-            bg,
-            gg,
-            summary,
-            horizon=CLV_HORIZON_DAYS,
-            discount_rate=(1 + ANNUAL_DISCOUNT_RATE) ** (1 / 12) - 1,
-            margin=margin_rate.to_numpy(),
-        )
-        metrics["bgnbd"] = {
-            "r": bg.r,
-            "alpha": bg.alpha,
-            "a": bg.a,
-            "b": bg.b,
-            "log_likelihood": bg.log_likelihood,
-        }
-        metrics["gamma_gamma"] = {
-            "p": gg.p,
-            "q": gg.q,
-            "gamma": gg.gamma,
-            "log_likelihood": gg.log_likelihood,
-        }
-        return values
-
-    try:
-        scores["clv"] = stage("clv", run_clv)
-    except (ValueError, FloatingPointError, np.linalg.LinAlgError) as error:
-        metrics["clv_error"] = str(error)[:300]
-        scores["clv"] = np.nan
-
-    def run_churn():
-        result = churn.predict(
-            orders, as_of_ts, CHURN_HORIZON_DAYS, seed=org.pk, bgnbd_at_as_of=fitted.get("bgnbd")
-        )
-        metrics["churn"] = {"model": result.model, **{k: v for k, v in result.metrics.items()}}
-        return result
-
-    churn_result = stage("churn", run_churn)
-    scores["churn_probability"] = churn_result.probability.reindex(scores.index)
-    scores["churn_reasons"] = churn_result.reasons.reindex(scores.index)
-
-    def run_profitability():
-        result = profitability.customer_profitability(
-            orders, future_margin=scores["clv"].fillna(0.0), default_margin_rate=org_margin
-        )
-        metrics["pareto_top20_share"] = round(
-            profitability.pareto_share(result["profitability"]), 4
-        )
-        return result["profitability"]
-
-    scores["profitability"] = stage("profitability", run_profitability).reindex(scores.index)
-    return scores, facts
-
-
 def _previous_centroids(org: Organization, as_of: date) -> np.ndarray | None:
     previous = (
         AnalyticsRun.objects.filter(status=RunStatus.SUCCEEDED, as_of__lt=as_of)
@@ -324,163 +171,396 @@ def _previous_centroids(org: Organization, as_of: date) -> np.ndarray | None:
     return None
 
 
+# --- Reading ----------------------------------------------------------------------------------
+
+
+@dataclass
+class LoadedOrders:
+    """The completed orders up to as_of of the organization's live customers, as arrays."""
+
+    customer_id: np.ndarray  # int64
+    ordered_at: np.ndarray  # int64 nanoseconds since 1970-01-01 UTC
+    amount: np.ndarray  # float64
+    cost: np.ndarray  # float64, NaN when unknown
+    rows_read: int
+    dropped: dict[str, int]
+
+
+def load_orders(org: Organization, as_of: pd.Timestamp) -> LoadedOrders:
+    """Every order of the organization's live customers (merged-away duplicates and erased
+    customers left out), with the rows prepare.prepare_orders drops counted per rule."""
+    if connection.vendor == "postgresql":
+        return _load_orders_postgres(org, as_of)
+    return _load_orders_plain(org, as_of)
+
+
+# The rules of prepare.prepare_orders, in its order, as one code per order (0: kept). Order
+# columns are NOT NULL, so no order is dropped for missing values here.
+_RULE_SQL = (
+    "CASE WHEN o.status IN ('cancelled', 'returned') THEN 2 "
+    "WHEN o.is_gift OR o.total = 0 THEN 3 WHEN o.total < 0 THEN 4 "
+    "WHEN o.ordered_at > %s THEN 5 ELSE 0 END::int2"
+)
+# Binary COPY rows of (customer_id int8, ordered_at timestamptz, amount float8, cost float8,
+# rule int2), every field NOT NULL: a fixed 56-byte record numpy reads in place.
+_ORDER_RECORD = np.dtype(
+    [
+        ("fields", ">i2"),
+        ("customer_id_size", ">i4"),
+        ("customer_id", ">i8"),
+        ("ordered_at_size", ">i4"),
+        ("ordered_at", ">i8"),
+        ("amount_size", ">i4"),
+        ("amount", ">f8"),
+        ("cost_size", ">i4"),
+        ("cost", ">f8"),
+        ("rule_size", ">i4"),
+        ("rule", ">i2"),
+    ]
+)
+_PG_EPOCH_US = 946_684_800_000_000  # 2000-01-01, PostgreSQL's epoch, in microseconds
+
+
+def _load_orders_postgres(org: Organization, as_of: pd.Timestamp) -> LoadedOrders:
+    sql = (
+        f"SELECT o.customer_id, o.ordered_at, o.total::float8, "
+        f"COALESCE(o.cost_total::float8, 'NaN'), {_RULE_SQL} FROM sales_order o "
+        "WHERE o.organization_id = %s AND NOT EXISTS (SELECT 1 FROM customers_customer c "
+        "WHERE c.organization_id = %s AND c.id = o.customer_id "
+        "AND (c.merged_into_id IS NOT NULL OR c.erased_at IS NOT NULL))"
+    )
+    buffer = io.BytesIO()
+    with connection.cursor() as cursor:
+        # Let PostgreSQL scan with parallel workers (the casts run in them); its default cost
+        # of passing rows to the leader keeps a COPY of millions of rows on one core.
+        cursor.execute("SET LOCAL parallel_tuple_cost = 0")
+        query = cursor.mogrify(sql, [as_of.to_pydatetime(), org.pk, org.pk]).decode()
+        cursor.cursor.copy_expert(f"COPY ({query}) TO STDOUT WITH (FORMAT binary)", buffer)
+        cursor.execute("RESET parallel_tuple_cost")
+    data = buffer.getbuffer()
+    header = 19 + int.from_bytes(data[15:19], "big")  # signature, flags, extension length
+    count = (len(data) - header - 2) // _ORDER_RECORD.itemsize
+    records = np.frombuffer(data, dtype=_ORDER_RECORD, count=count, offset=header)
+    if count and not (records["fields"] == 5).all():
+        raise ValueError("Unexpected COPY row layout.")
+    rule = records["rule"].astype(np.int16)
+    kept = rule == 0
+    loaded = LoadedOrders(
+        customer_id=records["customer_id"][kept].astype(np.int64),
+        ordered_at=(records["ordered_at"][kept].astype(np.int64) + _PG_EPOCH_US) * 1000,
+        amount=records["amount"][kept].astype(np.float64),
+        cost=records["cost"][kept].astype(np.float64),
+        rows_read=count,
+        dropped=dict(zip(DROP_RULES, np.bincount(rule, minlength=6)[1:].tolist(), strict=True)),
+    )
+    del records, data
+    buffer.close()
+    return loaded
+
+
+def _load_orders_plain(org: Organization, as_of: pd.Timestamp) -> LoadedOrders:
+    rows = list(
+        Order.objects.filter(
+            customer__merged_into__isnull=True, customer__erased_at__isnull=True
+        ).values_list("customer_id", "ordered_at", "total", "cost_total", "status", "is_gift")
+    )
+    frame = pd.DataFrame(
+        rows, columns=["customer_id", "ordered_at", "amount", "cost", "status", "is_gift"]
+    )
+    frame["amount"] = pd.to_numeric(frame["amount"], errors="coerce")
+    frame["cost"] = pd.to_numeric(frame["cost"], errors="coerce")
+    frame["is_gift"] = frame["is_gift"].astype(bool)
+    prepared = prepare.prepare_orders(frame, as_of=as_of)
+    orders = prepared.orders
+    stamps = pd.to_datetime(orders["ordered_at"], utc=True).dt.as_unit("ns")
+    return LoadedOrders(
+        customer_id=orders["customer_id"].to_numpy(dtype=np.int64),
+        ordered_at=stamps.dt.tz_localize(None).to_numpy().view(np.int64),
+        amount=orders["amount"].to_numpy(dtype=float),
+        cost=orders["cost"].to_numpy(dtype=float),
+        rows_read=len(frame),
+        dropped=prepared.dropped,
+    )
+
+
+def summarize_orders(loaded: LoadedOrders, as_of: date) -> pd.DataFrame:
+    """The per-customer summary, with its cutoff columns at the churn model's training cutoff."""
+    as_of_ts = as_of_timestamp(as_of)
+    if len(loaded.customer_id) == 0:
+        return summary.empty()
+    first = pd.Timestamp(int(loaded.ordered_at.min()), unit="ns", tz="UTC")
+    _horizon, cutoff = churn.training_window(first, as_of_ts, CHURN_HORIZON_DAYS)
+    return summary.summarize(
+        customer_id=loaded.customer_id,
+        ordered_at=loaded.ordered_at,
+        amount=loaded.amount,
+        cost=loaded.cost,
+        as_of=as_of_ts,
+        cutoff=cutoff,
+    )
+
+
 # --- Writing ----------------------------------------------------------------------------------
 
+SCORE_FIELDS = [
+    "rfm_recency_days",
+    "rfm_frequency",
+    "rfm_monetary",
+    "rfm_r",
+    "rfm_f",
+    "rfm_m",
+    "rfm_segment",
+    "cluster",
+    "cluster_name",
+    "clv",
+    "churn_probability",
+    "churn_reason_1",
+    "churn_reason_1_value",
+    "churn_reason_2",
+    "churn_reason_2_value",
+    "profitability",
+    "value_quadrant",
+]
+SNAPSHOT_FIELDS = [
+    "rfm_r",
+    "rfm_f",
+    "rfm_m",
+    "rfm_segment",
+    "cluster",
+    "clv",
+    "churn_probability",
+    "profitability",
+    "value_quadrant",
+]
+SEGMENTS = [choice.value for choice in RfmSegment]
+QUADRANTS = [choice.value for choice in ValueQuadrant]
+REASON_CODES = [churn.REASONS[name] for name in churn.FEATURES]
 
-def score_table(scores: pd.DataFrame) -> pd.DataFrame:
-    """The scores in the columns of SCORE_COLUMNS, vectorized (a million rows in seconds)."""
+
+def score_table(scored: scoring.Scored) -> pd.DataFrame:
+    """The scores as numbers, one row per customer: text columns as codes into SEGMENTS,
+    QUADRANTS, the run's cluster names and REASON_CODES (-1: none); NaN where unknown."""
+    scores = scored.scores
     if scores.empty:
-        return pd.DataFrame(columns=SCORE_COLUMNS)
-    reasons = (
-        scores["churn_reasons"] if "churn_reasons" in scores else pd.Series(index=scores.index)
-    )
-    table = pd.DataFrame(
+        return pd.DataFrame(
+            {name: pd.Series(dtype=np.dtype(t).newbyteorder("=")) for name, _pg, t in _STAGING}
+        )
+    result = scored.churn
+    features = result.reason_features if result is not None else np.full((len(scores), 2), -1)
+    values = result.reason_values if result is not None else np.zeros((len(scores), 2))
+    cluster = pd.to_numeric(scores["cluster"], errors="coerce")
+    return pd.DataFrame(
         {
-            "customer_id": scores.index.astype("int64"),
-            "rfm_recency_days": scores["recency"].astype("int64").to_numpy(),
-            "rfm_frequency": scores["frequency"].astype("int64").to_numpy(),
-            "rfm_monetary": scores["monetary"].round(2).to_numpy(),
-            "rfm_r": scores["r"].astype("int64").to_numpy(),
-            "rfm_f": scores["f"].astype("int64").to_numpy(),
-            "rfm_m": scores["m"].astype("int64").to_numpy(),
-            "rfm_segment": scores["segment"].to_numpy(),
-            "cluster": pd.array(scores["cluster"], dtype="Int64"),
-            "cluster_name": scores["cluster_name"].fillna("").to_numpy(),
-            "clv": pd.to_numeric(scores["clv"], errors="coerce").round(2).to_numpy(),
-            "churn_probability": pd.to_numeric(scores["churn_probability"], errors="coerce")
-            .round(6)
-            .to_numpy(),
-            "churn_reasons": [
-                json.dumps([{"code": code, "value": value} for code, value in (items or [])])
-                if isinstance(items, list)
-                else "[]"
-                for items in reasons
-            ],
-            "profitability": pd.to_numeric(scores["profitability"], errors="coerce")
-            .round(2)
-            .to_numpy(),
-            "value_quadrant": scores["quadrant"].to_numpy(),
+            "customer_id": scores.index.to_numpy(dtype=np.int64),
+            "rfm_recency_days": scores["recency"].to_numpy(dtype=np.int64),
+            "rfm_frequency": scores["frequency"].to_numpy(dtype=np.int64),
+            "rfm_monetary": scores["monetary"].to_numpy(dtype=float),
+            "rfm_r": scores["r"].to_numpy(dtype=np.int64),
+            "rfm_f": scores["f"].to_numpy(dtype=np.int64),
+            "rfm_m": scores["m"].to_numpy(dtype=np.int64),
+            "segment": pd.Categorical(scores["segment"], categories=SEGMENTS).codes,
+            "cluster": cluster.fillna(-1).to_numpy(dtype=np.int64),
+            "clv": pd.to_numeric(scores["clv"], errors="coerce").to_numpy(dtype=float),
+            "churn_probability": np.round(
+                pd.to_numeric(scores["churn_probability"], errors="coerce").to_numpy(float), 6
+            ),
+            "reason1": features[:, 0],
+            "value1": np.round(values[:, 0], 2),
+            "reason2": features[:, 1],
+            "value2": np.round(values[:, 1], 2),
+            "profitability": pd.to_numeric(scores["profitability"], errors="coerce").to_numpy(
+                dtype=float
+            ),
+            "quadrant": pd.Categorical(scores["quadrant"], categories=QUADRANTS).codes,
         }
     )
-    return table[SCORE_COLUMNS]
 
 
-def _rows(scores: pd.DataFrame):
-    """The score table as Python rows (None for missing values), for the plain path."""
-    table = score_table(scores).astype(object)
-    table = table.where(pd.notna(table), None)
-    yield from table.itertuples(index=False, name=None)
-
-
-def _write(org: Organization, run: AnalyticsRun, as_of: date, scores: pd.DataFrame) -> int:
+def _write(org: Organization, run: AnalyticsRun, as_of: date, scored: scoring.Scored) -> dict:
     scored_at = timezone.now()
+    table = score_table(scored)
+    names = scored.metrics.get("cluster_names", {})
+    cluster_names = [names.get(str(i), "") for i in range(max(map(int, names), default=-1) + 1)]
     with transaction.atomic():
         if connection.vendor == "postgresql":
-            written = _write_postgres(org, run, as_of, scores, scored_at)
-        else:
-            written = _write_plain(org, run, as_of, scores, scored_at)
-    return written
+            return _write_postgres(org, run, as_of, table, cluster_names, scored_at)
+        return _write_plain(org, run, as_of, table, cluster_names, scored_at)
 
 
-def _write_postgres(org, run, as_of, scores, scored_at) -> int:
-    buffer = io.StringIO()
-    score_table(scores).to_csv(buffer, header=False, index=False, na_rep="")
+# Binary COPY of the score table into a temporary table: (name, PostgreSQL type, numpy type).
+_STAGING = [
+    ("customer_id", "int8", ">i8"),
+    ("rfm_recency_days", "int4", ">i4"),
+    ("rfm_frequency", "int4", ">i4"),
+    ("rfm_monetary", "float8", ">f8"),
+    ("rfm_r", "int2", ">i2"),
+    ("rfm_f", "int2", ">i2"),
+    ("rfm_m", "int2", ">i2"),
+    ("segment", "int2", ">i2"),
+    ("cluster", "int2", ">i2"),
+    ("clv", "float8", ">f8"),
+    ("churn_probability", "float8", ">f8"),
+    ("reason1", "int2", ">i2"),
+    ("value1", "float8", ">f8"),
+    ("reason2", "int2", ">i2"),
+    ("value2", "float8", ">f8"),
+    ("profitability", "float8", ">f8"),
+    ("quadrant", "int2", ">i2"),
+]
+
+# From the staged numbers to the score columns (text from the code arrays, NULL for NaN / -1).
+_INCOMING_SQL = """
+CREATE TEMP TABLE analytics_incoming ON COMMIT DROP AS
+SELECT customer_id, rfm_recency_days, rfm_frequency,
+       round(rfm_monetary::numeric, 2) AS rfm_monetary, rfm_r, rfm_f, rfm_m,
+       (%(segments)s::text[])[segment + 1] AS rfm_segment,
+       NULLIF(cluster, -1) AS cluster,
+       COALESCE((%(cluster_names)s::text[])[cluster + 1], '') AS cluster_name,
+       round(NULLIF(clv, 'NaN')::numeric, 2) AS clv,
+       NULLIF(churn_probability, 'NaN') AS churn_probability,
+       COALESCE((%(reasons)s::text[])[reason1 + 1], '') AS churn_reason_1,
+       CASE WHEN reason1 >= 0 THEN value1 END AS churn_reason_1_value,
+       COALESCE((%(reasons)s::text[])[reason2 + 1], '') AS churn_reason_2,
+       CASE WHEN reason2 >= 0 THEN value2 END AS churn_reason_2_value,
+       round(NULLIF(profitability, 'NaN')::numeric, 2) AS profitability,
+       (%(quadrants)s::text[])[quadrant + 1] AS value_quadrant
+  FROM analytics_staging
+"""
+
+
+def _binary_copy(table: pd.DataFrame) -> io.BytesIO:
+    """The table in PostgreSQL's binary COPY format (every field NOT NULL, fixed width)."""
+    layout = [("fields", ">i2")]
+    for name, _pg_type, numpy_type in _STAGING:
+        layout += [(f"{name}_size", ">i4"), (name, numpy_type)]
+    records = np.zeros(len(table), dtype=np.dtype(layout))
+    records["fields"] = len(_STAGING)
+    for name, _pg_type, numpy_type in _STAGING:
+        records[f"{name}_size"] = np.dtype(numpy_type).itemsize
+        records[name] = table[name].to_numpy()
+    buffer = io.BytesIO()
+    buffer.write(b"PGCOPY\n\xff\r\n\x00" + (0).to_bytes(4, "big") + (0).to_bytes(4, "big"))
+    buffer.write(records.tobytes())
+    buffer.write((-1).to_bytes(2, "big", signed=True))
     buffer.seek(0)
+    return buffer
+
+
+def _write_postgres(org, run, as_of, table, cluster_names, scored_at) -> dict:
     org_id = int(org.pk)
+    columns = ", ".join(SCORE_FIELDS)
+    incoming = ", ".join(f"i.{name}" for name in SCORE_FIELDS)
+    current = ", ".join(f"s.{name}" for name in SCORE_FIELDS)
     with connection.cursor() as cursor:
         # Dropped at commit, and explicitly below: several runs may share one transaction (tests).
-        cursor.execute("DROP TABLE IF EXISTS pg_temp.analytics_staging")
+        cursor.execute("DROP TABLE IF EXISTS pg_temp.analytics_staging, pg_temp.analytics_incoming")
         cursor.execute(
-            "CREATE TEMP TABLE analytics_staging (customer_id bigint PRIMARY KEY, "
-            "rfm_recency_days integer, rfm_frequency integer, rfm_monetary numeric(14,2), "
-            "rfm_r smallint, rfm_f smallint, rfm_m smallint, rfm_segment varchar(20), "
-            "cluster smallint, cluster_name varchar(80), clv numeric(14,2), "
-            "churn_probability double precision, churn_reasons jsonb, profitability numeric(14,2), "
-            "value_quadrant varchar(10)) ON COMMIT DROP"
+            "CREATE TEMP TABLE analytics_staging ("
+            + ", ".join(f"{name} {pg_type} NOT NULL" for name, pg_type, _np in _STAGING)
+            + ") ON COMMIT DROP"
         )
         cursor.cursor.copy_expert(
-            f"COPY analytics_staging ({', '.join(SCORE_COLUMNS)}) FROM STDIN WITH (FORMAT csv)",
-            buffer,
+            "COPY analytics_staging FROM STDIN WITH (FORMAT binary)", _binary_copy(table)
         )
         cursor.execute(
-            "UPDATE customers_customer c SET rfm_recency_days = s.rfm_recency_days, "
-            "rfm_frequency = s.rfm_frequency, rfm_monetary = s.rfm_monetary, rfm_r = s.rfm_r, "
-            "rfm_f = s.rfm_f, rfm_m = s.rfm_m, rfm_segment = s.rfm_segment, cluster = s.cluster, "
-            "cluster_name = s.cluster_name, clv = s.clv, churn_probability = s.churn_probability, "
-            "churn_reasons = s.churn_reasons, profitability = s.profitability, "
-            "value_quadrant = s.value_quadrant, scored_at = %s "
-            "FROM analytics_staging s WHERE c.organization_id = %s AND c.id = s.customer_id",
+            _INCOMING_SQL,
+            {
+                "segments": SEGMENTS,
+                "cluster_names": cluster_names,
+                "reasons": REASON_CODES,
+                "quadrants": QUADRANTS,
+            },
+        )
+        cursor.execute("ANALYZE analytics_incoming")
+        # Only the rows whose scores changed: a rerun of the same day rewrites nothing.
+        cursor.execute(
+            f"UPDATE analytics_customerscore s SET ({columns}, scored_at) = ({incoming}, %s) "
+            "FROM analytics_incoming i WHERE s.organization_id = %s "
+            f"AND s.customer_id = i.customer_id AND ({current}) IS DISTINCT FROM ({incoming})",
             [scored_at, org_id],
         )
-        written = cursor.rowcount
+        changed = cursor.rowcount
+        # In key order, so that the primary key grows at its end.
+        cursor.execute(
+            f"INSERT INTO analytics_customerscore (organization_id, customer_id, {columns}, "
+            f"scored_at) SELECT %s, i.customer_id, {incoming}, %s FROM analytics_incoming i "
+            "WHERE NOT EXISTS (SELECT 1 FROM analytics_customerscore s "
+            "WHERE s.organization_id = %s AND s.customer_id = i.customer_id) "
+            "ORDER BY i.customer_id",
+            [org_id, scored_at, org_id],
+        )
+        added = cursor.rowcount
         # Customers scored before but not now (their orders were cancelled, say) lose their scores.
         cursor.execute(
-            "UPDATE customers_customer SET rfm_recency_days = NULL, rfm_frequency = NULL, "
-            "rfm_monetary = NULL, rfm_r = NULL, rfm_f = NULL, rfm_m = NULL, rfm_segment = '', "
-            "cluster = NULL, cluster_name = '', clv = NULL, churn_probability = NULL, "
-            "churn_reasons = '[]'::jsonb, profitability = NULL, value_quadrant = '', "
-            "scored_at = NULL "
-            "WHERE organization_id = %s AND scored_at IS NOT NULL AND scored_at < %s",
-            [org_id, scored_at],
+            "DELETE FROM analytics_customerscore s WHERE s.organization_id = %s AND NOT EXISTS "
+            "(SELECT 1 FROM analytics_incoming i WHERE i.customer_id = s.customer_id)",
+            [org_id],
         )
+        removed = cursor.rowcount
         cursor.execute(
             "DELETE FROM analytics_customerscoresnapshot "
             "WHERE organization_id = %s AND run_id = %s",
             [org_id, run.pk],
         )
+        snapshot = ", ".join(SNAPSHOT_FIELDS)
         cursor.execute(
             "INSERT INTO analytics_customerscoresnapshot (organization_id, run_id, as_of, "
-            "customer_id, rfm_r, rfm_f, rfm_m, rfm_segment, cluster, clv, churn_probability, "
-            "profitability, value_quadrant) SELECT %s, %s, %s, customer_id, rfm_r, rfm_f, rfm_m, "
-            "rfm_segment, cluster, clv, churn_probability, profitability, value_quadrant "
-            "FROM analytics_staging",
+            f"customer_id, {snapshot}) SELECT %s, %s, %s, customer_id, {snapshot} "
+            "FROM analytics_incoming ORDER BY customer_id",
             [org_id, run.pk, as_of],
         )
-        cursor.execute("DROP TABLE analytics_staging")
-    return written
+        cursor.execute("DROP TABLE analytics_staging, analytics_incoming")
+    return {"scored": len(table), "changed": changed, "added": added, "removed": removed}
 
 
-def _write_plain(org, run, as_of, scores, scored_at) -> int:
-    rows = {row[0]: row for row in _rows(scores)}
-    fields = [*SCORE_COLUMNS[1:], "scored_at"]
-    written = 0
-    ids = list(rows)
-    for start in range(0, len(ids), 2000):
-        chunk = ids[start : start + 2000]
-        customers = list(
-            Customer.objects.filter(pk__in=chunk, merged_into__isnull=True, erased_at__isnull=True)
+def _score_rows(table: pd.DataFrame, cluster_names: list[str]) -> list[dict]:
+    """The score table as field values per customer, as _INCOMING_SQL turns it (plain path)."""
+    rows = []
+    for row in table.itertuples(index=False):
+        reasons = {}
+        for n, code, value in ((1, row.reason1, row.value1), (2, row.reason2, row.value2)):
+            reasons[f"churn_reason_{n}"] = REASON_CODES[code] if code >= 0 else ""
+            reasons[f"churn_reason_{n}_value"] = float(value) if code >= 0 else None
+        cluster = int(row.cluster) if row.cluster >= 0 else None
+        rows.append(
+            {
+                "customer_id": int(row.customer_id),
+                "rfm_recency_days": int(row.rfm_recency_days),
+                "rfm_frequency": int(row.rfm_frequency),
+                "rfm_monetary": _money(row.rfm_monetary),
+                "rfm_r": int(row.rfm_r),
+                "rfm_f": int(row.rfm_f),
+                "rfm_m": int(row.rfm_m),
+                "rfm_segment": SEGMENTS[row.segment],
+                "cluster": cluster,
+                "cluster_name": cluster_names[cluster]
+                if cluster is not None and cluster < len(cluster_names)
+                else "",
+                "clv": _money(row.clv),
+                "churn_probability": None
+                if np.isnan(row.churn_probability)
+                else float(row.churn_probability),
+                **reasons,
+                "profitability": _money(row.profitability),
+                "value_quadrant": QUADRANTS[row.quadrant],
+            }
         )
-        for customer in customers:
-            values = rows[customer.pk]
-            for name, value in zip(SCORE_COLUMNS[1:], values[1:], strict=True):
-                if name == "churn_reasons":
-                    value = json.loads(value)
-                setattr(
-                    customer,
-                    name,
-                    ""
-                    if value is None and name in ("rfm_segment", "cluster_name", "value_quadrant")
-                    else value,
-                )
-            customer.scored_at = scored_at
-        Customer.objects.bulk_update(customers, fields, batch_size=500)
-        written += len(customers)
-    Customer.objects.filter(scored_at__lt=scored_at).update(
-        rfm_recency_days=None,
-        rfm_frequency=None,
-        rfm_monetary=None,
-        rfm_r=None,
-        rfm_f=None,
-        rfm_m=None,
-        rfm_segment="",
-        cluster=None,
-        cluster_name="",
-        clv=None,
-        churn_probability=None,
-        churn_reasons=[],
-        profitability=None,
-        value_quadrant="",
-        scored_at=None,
+    return rows
+
+
+def _money(value: float) -> Decimal | None:
+    return None if np.isnan(value) else Decimal(str(round(float(value), 2)))
+
+
+def _write_plain(org, run, as_of, table, cluster_names, scored_at) -> dict:
+    """Replace the organization's score rows (SQLite: the tests and the small demo)."""
+    rows = _score_rows(table, cluster_names)
+    scored_ids = {row["customer_id"] for row in rows}
+    existing = set(CustomerScore.objects.values_list("customer_id", flat=True))
+    CustomerScore.objects.all().delete()
+    CustomerScore.objects.bulk_create(
+        [CustomerScore(organization=org, scored_at=scored_at, **row) for row in rows],
+        batch_size=2000,
     )
     CustomerScoreSnapshot.objects.filter(run=run).delete()
     CustomerScoreSnapshot.objects.bulk_create(
@@ -489,19 +569,16 @@ def _write_plain(org, run, as_of, scores, scored_at) -> int:
                 organization=org,
                 run=run,
                 as_of=as_of,
-                customer_id=values[0],
-                rfm_r=values[4],
-                rfm_f=values[5],
-                rfm_m=values[6],
-                rfm_segment=values[7],
-                cluster=values[8],
-                clv=values[10],
-                churn_probability=values[11],
-                profitability=values[13],
-                value_quadrant=values[14],
+                customer_id=row["customer_id"],
+                **{name: row[name] for name in SNAPSHOT_FIELDS},
             )
-            for values in rows.values()
+            for row in rows
         ],
         batch_size=2000,
     )
-    return written
+    return {
+        "scored": len(rows),
+        "changed": len(existing & scored_ids),
+        "added": len(scored_ids - existing),
+        "removed": len(existing - scored_ids),
+    }

@@ -12,10 +12,11 @@ import_batch_map, import_run, import_undo. With DATABASE_APP_ROLE the app role w
 row-level security, as in production. The organization is deleted at the end unless --keep.
 
 It prints the wall time and the Python (CPU) time of each step: on a busy machine the rest is
-the database. Undo deletes the imported customers, and PostgreSQL (like SQLite) checks every
-foreign key to customers for each deleted row; without an index led by the referencing column
-(customers_customertag.customer_id, customers_customer.merged_into_id, ...) each check scans the
-referencing table, which is what dominates undo time at this size.
+the database. Undo deletes the imported customers, and PostgreSQL checks every foreign key to
+customers for each deleted row, at commit. The keys are (organization_id, customer_id), so each
+check is a probe of the referencing table's (organization_id, customer_id, ...) index; with keys
+on customer_id alone each check scanned the table (tenancy/foreign_keys.py; docs/performance.md,
+"Imports").
 """
 
 from __future__ import annotations

@@ -13,12 +13,24 @@ the opportunity and lead lists, and the order list of the customer with about 5,
     # each run: JSON in bench/results/sales-*.json, a Markdown table on stdout
     .venv/bin/python bench/sales_load.py
 
+    # before/after on a shared machine: a second server from another checkout (here the last
+    # commit), each scenario measured on both in turn, three rounds
+    mkdir -p /tmp/clientele-head && git archive HEAD | tar -x -C /tmp/clientele-head
+    ln -sfn "$PWD/.venv" /tmp/clientele-head/.venv
+    .venv/bin/python bench/sales_load.py --compare /tmp/clientele-head --rounds 3
+
 It reuses bench/customers_load.py's machinery: gunicorn (2 sync workers, persistent connections,
 DEBUG off, the non-owner app role so that row-level security is in force) on a free port, a
 session for the demo manager (manager@acme.example), wrk at 10 connections with a warm-up and a
 measured run per scenario, paths rotating through realistic variants (filters, sorts, keyset
 pages deep into the 5,000 orders). Then it counts the SQL queries of one request per scenario
 with Django's test client, on the big database and on the small one: they must be equal.
+
+Other work on the machine moves every figure by tens of percent from one minute to the next, so
+two runs made minutes apart do not compare two versions. `--compare DIR` serves a second
+checkout (same database, same settings) next to this one and measures each scenario on one, then
+the other, round after round: the pairs share the machine's load. The table gives the median over
+the rounds of each server's p50 and p95.
 """
 
 from __future__ import annotations
@@ -29,14 +41,17 @@ import os
 import re
 import shutil
 import signal
+import statistics
 import sys
 import tempfile
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from html import unescape
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import customers_load
 from customers_load import (  # bench/ is no package: its folder is on the path
     ROOT,
     SERVER_ENV,
@@ -183,6 +198,45 @@ def use_database(name: str) -> None:
     connection.settings_dict["NAME"] = name
 
 
+@contextmanager
+def served_from(root: Path):
+    """start_gunicorn serves the checkout at customers_load.ROOT: point it at `root` meanwhile."""
+    saved = customers_load.ROOT
+    customers_load.ROOT = root
+    try:
+        yield
+    finally:
+        customers_load.ROOT = saved
+
+
+def compared(rounds: list[dict]) -> dict[str, dict]:
+    """Median over the rounds of each server's p50, p95 and req/s, per scenario."""
+    table: dict[str, dict] = {}
+    for name in rounds[0]:
+        table[name] = {
+            server: {
+                key: statistics.median(r[name][server][key] for r in rounds)
+                for key in ("p50_ms", "p95_ms", "p99_ms", "rps")
+            }
+            for server in rounds[0][name]
+        }
+    return table
+
+
+def compare_markdown(table: dict[str, dict]) -> str:
+    lines = [
+        "| page | p50 ms (compare → this) | p95 ms (compare → this) | req/s (compare → this) |",
+        "|---|---:|---:|---:|",
+    ]
+    for name, servers in table.items():
+        old, new = servers["compare"], servers["this"]
+        lines.append(
+            f"| {name} | {old['p50_ms']:.0f} → {new['p50_ms']:.0f} "
+            f"| {old['p95_ms']:.0f} → {new['p95_ms']:.0f} | {old['rps']:.0f} → {new['rps']:.0f} |"
+        )
+    return "\n".join(lines)
+
+
 def markdown(result: dict) -> str:
     lines = [
         "| page | p50 ms | p95 ms | p99 ms | req/s | non-200 | queries (1M) | queries (small) |",
@@ -195,6 +249,30 @@ def markdown(result: dict) -> str:
             f"| {result['queries'].get(name, '')} | {result['queries_small'].get(name, '')} |"
         )
     return "\n".join(lines)
+
+
+def _start(root: Path, workers: int) -> tuple[str, object]:
+    port = _free_port()
+    log = Path(tempfile.gettempdir()) / f"clientele-sales-bench-gunicorn-{port}.log"
+    print(f"serving {root} on port {port} (log {log})", flush=True)
+    return f"http://127.0.0.1:{port}", start_gunicorn(port, workers, log)
+
+
+def _measure(url: str, cookie: str, paths: list[str], args) -> dict:
+    common = {
+        "url": url,
+        "cookie": cookie,
+        "paths": paths,
+        "target": None,
+        "connections": args.connections,
+        "threads": args.threads,
+    }
+    if args.warmup:
+        run_wrk(seconds=args.warmup, **common)
+    stats = run_wrk(seconds=args.seconds, **common)
+    stats["distinct_paths"] = len(set(paths))
+    stats["load_average"] = os.getloadavg()
+    return stats
 
 
 def main() -> None:
@@ -212,6 +290,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--deep", type=int, default=30, help="keyset pages of the order list")
     parser.add_argument("--only", default="", help="comma-separated scenario names")
+    parser.add_argument("--compare", default="", help="another checkout to serve and measure too")
+    parser.add_argument("--rounds", type=int, default=1, help="measurements of each scenario")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is missing: apt-get install -y wrk")
@@ -237,34 +317,36 @@ def main() -> None:
         "load_average_before": os.getloadavg(),
         "scenarios": {},
     }
-    port = _free_port()
-    log = Path(tempfile.gettempdir()) / f"clientele-sales-bench-gunicorn-{port}.log"
-    server = start_gunicorn(port, args.workers, log)
+    servers = {"this": _start(ROOT, args.workers)}
+    if args.compare:
+        compare_root = Path(args.compare).resolve()
+        with served_from(compare_root):
+            servers["compare"] = _start(compare_root, args.workers)
+        result["compare"] = {"root": str(compare_root), "rounds": []}
     try:
-        url = f"http://127.0.0.1:{port}"
-        for name, scenario in spec.items():
-            common = {
-                "url": url,
-                "cookie": cookie,
-                "paths": scenario["paths"],
-                "target": None,
-                "connections": args.connections,
-                "threads": args.threads,
-            }
-            if args.warmup:
-                run_wrk(seconds=args.warmup, **common)
-            stats = run_wrk(seconds=args.seconds, **common)
-            stats["distinct_paths"] = len(set(scenario["paths"]))
-            result["scenarios"][name] = stats
-            print(
-                f"{name:26} p50 {stats['p50_ms']:6.1f}  p95 {stats['p95_ms']:6.1f}  "
-                f"p99 {stats['p99_ms']:6.1f} ms  {stats['rps']:6.1f} req/s  "
-                f"non-200 {stats['non_200']}",
-                flush=True,
-            )
+        for round_number in range(args.rounds):
+            measured: dict[str, dict] = {}
+            # Which server goes first alternates: neither always meets the warmer cache.
+            order = list(servers) if round_number % 2 == 0 else list(reversed(servers))
+            for name, scenario in spec.items():
+                for server in order:
+                    stats = _measure(servers[server][0], cookie, scenario["paths"], args)
+                    measured.setdefault(name, {})[server] = stats
+                    print(
+                        f"{name:26} {server:8} p50 {stats['p50_ms']:6.1f}  "
+                        f"p95 {stats['p95_ms']:6.1f}  p99 {stats['p99_ms']:6.1f} ms  "
+                        f"{stats['rps']:6.1f} req/s  non-200 {stats['non_200']}  "
+                        f"load {os.getloadavg()[0]:.1f}",
+                        flush=True,
+                    )
+            if args.compare:
+                result["compare"]["rounds"].append(measured)
+            if round_number == args.rounds - 1:
+                result["scenarios"] = {name: both["this"] for name, both in measured.items()}
     finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=30)
+        for _url, process in servers.values():
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=30)
     result["load_average_after"] = os.getloadavg()
     result["queries"] = query_counts(args.org, spec)
     result["queries_small"] = {}
@@ -272,10 +354,15 @@ def main() -> None:
         use_database(args.small_database)
         small = scenarios(args.org, inputs(args.org), deep=0)
         result["queries_small"] = query_counts(args.org, {n: small[n] for n in spec})
+    if args.compare:
+        result["compare"]["median"] = compared(result["compare"]["rounds"])
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / f"sales-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}.json"
     out.write_text(json.dumps(result, indent=2, default=str) + "\n")
-    print(f"\n{markdown(result)}\n\nwritten to {out.relative_to(ROOT)}")
+    print(f"\n{markdown(result)}\n")
+    if args.compare:
+        print(f"{compare_markdown(result['compare']['median'])}\n")
+    print(f"written to {out.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":

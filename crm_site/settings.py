@@ -152,7 +152,8 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = DEBUG
 
-# Uploaded files (customer imports are kept under imports/<organization id>/).
+# Uploaded files (customer imports are kept under imports/<organization id>/) and prepared
+# exports (exports/<organization id>/, deleted after EXPORT_FILE_HOURS).
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "media")))
 
@@ -160,6 +161,10 @@ MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "media")))
 IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 20 * 1024 * 1024)
 IMPORT_MAX_ROWS = env_int("IMPORT_MAX_ROWS", 200_000)
 EXPORT_XLSX_MAX_ROWS = env_int("EXPORT_XLSX_MAX_ROWS", 100_000)
+# Larger exports are written by a worker to a file (customers/export_jobs.py): streamed from a
+# request they would outlast gunicorn's timeout and be cut off mid-file.
+EXPORT_IMMEDIATE_MAX_ROWS = env_int("EXPORT_IMMEDIATE_MAX_ROWS", 10_000)
+EXPORT_FILE_HOURS = env_int("EXPORT_FILE_HOURS", 24)
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
@@ -210,6 +215,10 @@ CELERY_BEAT_SCHEDULE = {
     "expire-quotes": {
         "task": "sales.tasks.quotes_expire",
         "schedule": crontab(hour=0, minute=15),
+    },
+    "expire-customer-exports": {
+        "task": "customers.tasks.exports_expire",
+        "schedule": crontab(minute=40),
     },
     # One analytics task per organization, scoring yesterday's close.
     "analytics-nightly": {

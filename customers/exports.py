@@ -1,19 +1,22 @@
-"""Exports of the filtered customer list: CSV streamed row by row, Excel (.xlsx) as a file.
+"""Exports of the filtered customer list: CSV (streamed, or written to a file) and Excel (.xlsx).
 
 Both take the same queryset as the list (customers.selectors.customer_list), include tags and
 the organization's custom fields, and neutralize cells that a spreadsheet would run as a
-formula. The CSV generator runs after the request (and its transaction) has ended, so it reads
-each chunk inside `tenant_context(org)`; chunks follow the primary key (keyset), so every chunk
-is one index range scan whatever the size of the list.
+formula. Rows are read a chunk at a time, each chunk inside `tenant_context(org)` (a streamed
+CSV is produced after the request and its transaction have ended); chunks follow the primary
+key (keyset), so every chunk is one index range scan whatever the size of the list.
+
+A request exports a small list itself; a larger one becomes a background job that writes a
+file with the same functions (customers.export_jobs).
 """
 
 import csv
 import logging
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import IO, Any
 
 from django.db.models import QuerySet
 from django.http import FileResponse, StreamingHttpResponse
@@ -29,6 +32,10 @@ logger = logging.getLogger(__name__)
 
 CHUNK_SIZE = 2000
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+CONTENT_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
 
 FIELDS = (
     "name",
@@ -58,9 +65,9 @@ FIELDS = (
     "consent_email",
     "consent_sms",
     "consent_phone",
-    "rfm_segment",
-    "clv",
-    "churn_probability",
+    "scores__rfm_segment",  # the scores: analytics.CustomerScore
+    "scores__clv",
+    "scores__churn_probability",
     "created_at",
     "updated_at",
 )
@@ -76,25 +83,42 @@ def neutralize(value: Any) -> Any:
     return value
 
 
+def _field(name: str):
+    """The model field of an exported column (`scores__clv` is the score's lifetime value)."""
+    if name.startswith("scores__"):
+        return Customer.scores.related.related_model._meta.get_field(name.removeprefix("scores__"))
+    return Customer._meta.get_field(name)
+
+
+def _value(customer: Customer, name: str) -> Any:
+    if name.startswith("scores__"):
+        score = getattr(customer, "scores", None)  # None when the customer is not scored
+        return getattr(score, name.removeprefix("scores__")) if score is not None else None
+    return getattr(customer, name)
+
+
 def export_headers(custom_fields: list[CustomFieldDefinition]) -> list[str]:
     """Column names in the reader's language; the importer recognizes them in either."""
     labels = [_("ID")]
-    labels += [capfirst(str(Customer._meta.get_field(name).verbose_name)) for name in FIELDS]
+    labels += [capfirst(str(_field(name).verbose_name)) for name in FIELDS]
     labels[_OWNER_COLUMN:_OWNER_COLUMN] = [_("Owner"), _("Tags")]
     return labels + [d.label for d in custom_fields]
 
 
 def _choice_labels() -> dict[str, dict[str, str]]:
     """{field: {stored value: label in the reader's language}} of the exported choice fields."""
-    fields = [Customer._meta.get_field(name) for name in FIELDS]
-    return {f.name: {k: str(v) for k, v in f.flatchoices} for f in fields if f.choices}
+    return {
+        name: {k: str(v) for k, v in _field(name).flatchoices}
+        for name in FIELDS
+        if _field(name).choices
+    }
 
 
 def export_rows(
     *, org: Organization, queryset: QuerySet[Customer], custom_fields: list[CustomFieldDefinition]
 ) -> Iterator[list[Any]]:
     """One list of Python values per customer, in id order, read a chunk at a time."""
-    queryset = queryset.select_related("owner").only(
+    queryset = queryset.select_related("owner", "scores").only(
         "id", "organization_id", *FIELDS, "custom", "owner__email"
     )
     keys = [d.key for d in custom_fields]
@@ -115,7 +139,7 @@ def export_rows(
         for customer in chunk:
             row: list[Any] = [customer.pk]
             for name, choices in columns:
-                value = getattr(customer, name)
+                value = _value(customer, name)
                 row.append(choices.get(value, value) if choices and value else value)
             row[_OWNER_COLUMN:_OWNER_COLUMN] = [
                 customer.owner.email if customer.owner_id else "",
@@ -146,6 +170,33 @@ class _Echo:
         return value
 
 
+Progress = Callable[[int], None]
+
+
+def csv_lines(
+    *,
+    org: Organization,
+    queryset: QuerySet[Customer],
+    custom_fields: list[CustomFieldDefinition],
+    progress: Progress | None = None,
+) -> Iterator[str]:
+    """The CSV text: a byte-order mark, the header line, then one line per customer.
+
+    `progress`, if given, is called with the number of rows written after every chunk.
+    """
+    writer = csv.writer(_Echo())
+    yield "\ufeff"  # a BOM, so that Excel reads UTF-8 (and Chinese) correctly
+    yield writer.writerow([neutralize(h) for h in export_headers(custom_fields)])
+    rows = 0
+    for row in export_rows(org=org, queryset=queryset, custom_fields=custom_fields):
+        yield writer.writerow([_text(value) for value in row])
+        rows += 1
+        if progress and rows % CHUNK_SIZE == 0:
+            progress(rows)
+    if progress:
+        progress(rows)
+
+
 def csv_response(
     *,
     org: Organization,
@@ -153,16 +204,13 @@ def csv_response(
     custom_fields: list[CustomFieldDefinition],
     filename: str,
 ) -> StreamingHttpResponse:
-    writer = csv.writer(_Echo())
-
-    def lines() -> Iterator[str]:
-        yield "\ufeff"  # a BOM, so that Excel reads UTF-8 (and Chinese) correctly
-        yield writer.writerow([neutralize(h) for h in export_headers(custom_fields)])
-        for row in export_rows(org=org, queryset=queryset, custom_fields=custom_fields):
-            yield writer.writerow([_text(value) for value in row])
-
+    """The list streamed as CSV; callers keep it small (settings.EXPORT_IMMEDIATE_MAX_ROWS),
+    since gunicorn's sync workers kill a response that outlasts their timeout."""
     logger.info("customer export started: organization %s, format csv", org.pk)
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response = StreamingHttpResponse(
+        csv_lines(org=org, queryset=queryset, custom_fields=custom_fields),
+        content_type=CONTENT_TYPES["csv"],
+    )
     response["Content-Disposition"] = f'attachment; filename="{filename}.csv"'
     return response
 
@@ -179,15 +227,16 @@ def _excel_value(value: Any) -> Any:
     return value
 
 
-def xlsx_response(
+def xlsx_write(
+    file: IO[bytes],
     *,
     org: Organization,
     queryset: QuerySet[Customer],
     custom_fields: list[CustomFieldDefinition],
-    filename: str,
-) -> FileResponse:
-    """The whole list as one workbook, written row by row (openpyxl's write-only mode) to a
-    temporary file; callers cap the row count first (settings.EXPORT_XLSX_MAX_ROWS)."""
+    progress: Progress | None = None,
+) -> int:
+    """Write the list as one workbook to `file`, row by row (openpyxl's write-only mode keeps
+    memory flat); returns the number of customers written. `progress` as for csv_lines."""
     from openpyxl import Workbook
 
     workbook = Workbook(write_only=True)
@@ -197,13 +246,27 @@ def xlsx_response(
     for row in export_rows(org=org, queryset=queryset, custom_fields=custom_fields):
         sheet.append([_excel_value(value) for value in row])
         rows += 1
-    file = tempfile.TemporaryFile()  # noqa: SIM115 (FileResponse closes it)
+        if progress and rows % CHUNK_SIZE == 0:
+            progress(rows)
     workbook.save(file)
+    if progress:
+        progress(rows)
+    return rows
+
+
+def xlsx_response(
+    *,
+    org: Organization,
+    queryset: QuerySet[Customer],
+    custom_fields: list[CustomFieldDefinition],
+    filename: str,
+) -> FileResponse:
+    """The whole list as one workbook, written to a temporary file; callers cap the row count
+    first (settings.EXPORT_XLSX_MAX_ROWS, and EXPORT_IMMEDIATE_MAX_ROWS in a request)."""
+    file = tempfile.TemporaryFile()  # noqa: SIM115 (FileResponse closes it)
+    rows = xlsx_write(file, org=org, queryset=queryset, custom_fields=custom_fields)
     file.seek(0)
     logger.info("customer export: organization %s, format xlsx, %s rows", org.pk, rows)
     return FileResponse(
-        file,
-        as_attachment=True,
-        filename=f"{filename}.xlsx",
-        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        file, as_attachment=True, filename=f"{filename}.xlsx", content_type=CONTENT_TYPES["xlsx"]
     )

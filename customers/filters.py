@@ -39,8 +39,9 @@ SORTS = {
     "name": ("name", False, False, _("Name A–Z")),
     "-name": ("name", True, False, _("Name Z–A")),
     "-updated": ("updated_at", True, False, _("Recently updated")),
-    "-clv": ("clv", True, True, _("Highest lifetime value")),
-    "-churn": ("churn_probability", True, True, _("Highest churn risk")),
+    # The scores live in analytics.CustomerScore (`customer.scores`), joined by its key.
+    "-clv": ("scores__clv", True, True, _("Highest lifetime value")),
+    "-churn": ("scores__churn_probability", True, True, _("Highest churn risk")),
 }
 DEFAULT_SORT = "-created"
 
@@ -96,16 +97,20 @@ class CustomerFilter(django_filters.FilterSet):
         label=_("Created until"),
         widget=forms.DateInput(attrs={"type": "date"}),
     )
-    rfm_segment = django_filters.ChoiceFilter(choices=RfmSegment.choices, label=_("RFM segment"))
-    cluster = django_filters.NumberFilter(label=_("Cluster"))
+    rfm_segment = django_filters.ChoiceFilter(
+        field_name="scores__rfm_segment", choices=RfmSegment.choices, label=_("RFM segment")
+    )
+    cluster = django_filters.NumberFilter(field_name="scores__cluster", label=_("Cluster"))
     value_quadrant = django_filters.ChoiceFilter(
-        choices=ValueQuadrant.choices, label=_("Value quadrant")
+        field_name="scores__value_quadrant",
+        choices=ValueQuadrant.choices,
+        label=_("Value quadrant"),
     )
     clv_min = django_filters.NumberFilter(
-        field_name="clv", lookup_expr="gte", label=_("Lifetime value from")
+        field_name="scores__clv", lookup_expr="gte", label=_("Lifetime value from")
     )
     clv_max = django_filters.NumberFilter(
-        field_name="clv", lookup_expr="lte", label=_("Lifetime value to")
+        field_name="scores__clv", lookup_expr="lte", label=_("Lifetime value to")
     )
     churn = django_filters.ChoiceFilter(
         choices=ChurnBand.choices, method="filter_churn", label=_("Churn risk")
@@ -152,7 +157,9 @@ class CustomerFilter(django_filters.FilterSet):
 
     def filter_churn(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         low, high = ChurnBand.ranges[value]
-        return queryset.filter(churn_probability__gte=low, churn_probability__lt=high)
+        return queryset.filter(
+            scores__churn_probability__gte=low, scores__churn_probability__lt=high
+        )
 
     def filter_noop(self, queryset: QuerySet, name: str, value) -> QuerySet:
         return queryset

@@ -297,43 +297,8 @@ class Customer(TenantModel):
 
     custom = models.JSONField(_("custom fields"), default=dict, blank=True)
 
-    # Analytics attributes: written by the nightly analytics job only.
-    rfm_recency_days = models.PositiveIntegerField(null=True, blank=True, editable=False)
-    rfm_frequency = models.PositiveIntegerField(null=True, blank=True, editable=False)
-    rfm_monetary = models.DecimalField(
-        max_digits=14, decimal_places=2, null=True, blank=True, editable=False
-    )
-    rfm_r = models.PositiveSmallIntegerField(null=True, blank=True, editable=False)
-    rfm_f = models.PositiveSmallIntegerField(null=True, blank=True, editable=False)
-    rfm_m = models.PositiveSmallIntegerField(null=True, blank=True, editable=False)
-    rfm_segment = models.CharField(
-        _("RFM segment"), max_length=20, choices=RfmSegment.choices, blank=True, editable=False
-    )
-    cluster = models.PositiveSmallIntegerField(_("cluster"), null=True, blank=True, editable=False)
-    cluster_name = models.CharField(max_length=80, blank=True, editable=False)
-    clv = models.DecimalField(
-        _("predicted lifetime value"),
-        max_digits=14,
-        decimal_places=2,
-        null=True,
-        blank=True,
-        editable=False,
-    )
-    churn_probability = models.FloatField(
-        _("churn probability"), null=True, blank=True, editable=False
-    )
-    churn_reasons = models.JSONField(default=list, blank=True, editable=False)
-    profitability = models.DecimalField(
-        _("profitability"), max_digits=14, decimal_places=2, null=True, blank=True, editable=False
-    )
-    value_quadrant = models.CharField(
-        _("value quadrant"),
-        max_length=10,
-        choices=ValueQuadrant.choices,
-        blank=True,
-        editable=False,
-    )
-    scored_at = models.DateTimeField(_("scored"), null=True, blank=True, editable=False)
+    # Analytics scores (RFM segment, cluster, lifetime value, churn risk, ...) live in
+    # analytics.CustomerScore (`customer.scores`), rewritten by the nightly job.
 
     # Bookkeeping
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
@@ -364,6 +329,7 @@ class Customer(TenantModel):
         blank=True,
         related_name="+",
         db_index=False,
+        db_constraint=False,  # (organization_id, merged_into_id): tenancy/foreign_keys.py
         editable=False,
     )
     erased_at = models.DateTimeField(null=True, blank=True, editable=False)
@@ -371,8 +337,12 @@ class Customer(TenantModel):
     class Meta(TenantModel.Meta):
         verbose_name = _("customer")
         verbose_name_plural = _("customers")
-        # The analytics sorts (lifetime value, churn) have NULLS LAST indexes on PostgreSQL,
-        # created in migration 0002 since SQLite cannot express them.
+        # What the foreign keys to customers point at: (organization_id, id), so that deleting
+        # a customer checks each referencing table through its (organization_id, customer_id)
+        # index (tenancy/foreign_keys.py).
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "id"], name="customer_org_id_uniq")
+        ]
         indexes = [
             models.Index(
                 fields=["organization", "-created_at", "-id"], name="customer_org_created_idx"
@@ -392,14 +362,6 @@ class Customer(TenantModel):
             models.Index(fields=["organization", "email"], name="customer_org_email_idx"),
             models.Index(
                 fields=["organization", "phone_normalized"], name="customer_org_phone_idx"
-            ),
-            models.Index(
-                fields=["organization", "rfm_segment", "-created_at", "-id"],
-                name="customer_org_segment_idx",
-            ),
-            models.Index(
-                fields=["organization", "cluster", "-created_at", "-id"],
-                name="customer_org_cluster_idx",
             ),
             models.Index(fields=["organization", "import_batch"], name="customer_org_import_idx"),
             models.Index(fields=["organization", "merged_into"], name="customer_org_merged_idx"),
@@ -437,7 +399,9 @@ class Customer(TenantModel):
 
 
 class CustomerTag(TenantModel):
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, db_index=False)
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, db_index=False, db_constraint=False
+    )
     tag = models.ForeignKey(Tag, on_delete=models.CASCADE, db_index=False)
 
     class Meta(TenantModel.Meta):
@@ -466,6 +430,7 @@ class Contact(TenantModel):
         on_delete=models.CASCADE,
         related_name="contacts",
         db_index=False,
+        db_constraint=False,
         verbose_name=_("customer"),
     )
     first_name = models.CharField(_("first name"), max_length=80)
@@ -503,6 +468,9 @@ class Contact(TenantModel):
     class Meta(TenantModel.Meta):
         verbose_name = _("contact")
         verbose_name_plural = _("contacts")
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "id"], name="contact_org_id_uniq")
+        ]
         indexes = [
             models.Index(
                 fields=["organization", "customer", "last_name"], name="contact_org_customer_idx"
@@ -537,7 +505,11 @@ class Interaction(TenantModel):
     """One touch on one channel with a customer (optionally a contact)."""
 
     customer = models.ForeignKey(
-        Customer, on_delete=models.CASCADE, related_name="interactions", db_index=False
+        Customer,
+        on_delete=models.CASCADE,
+        related_name="interactions",
+        db_index=False,
+        db_constraint=False,
     )
     contact = models.ForeignKey(
         Contact,
@@ -546,6 +518,7 @@ class Interaction(TenantModel):
         blank=True,
         related_name="interactions",
         db_index=False,
+        db_constraint=False,
         verbose_name=_("contact"),
     )
     channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices)
@@ -591,7 +564,11 @@ class ConsentEvent(TenantModel):
     """Every grant or withdrawal of marketing consent: when, how and by whom it was recorded."""
 
     customer = models.ForeignKey(
-        Customer, on_delete=models.CASCADE, related_name="consent_events", db_index=False
+        Customer,
+        on_delete=models.CASCADE,
+        related_name="consent_events",
+        db_index=False,
+        db_constraint=False,
     )
     channel = models.CharField(max_length=10, choices=ConsentChannel.choices)
     state = models.CharField(max_length=10, choices=ConsentState.choices)
@@ -720,9 +697,11 @@ class CustomerMerge(TenantModel):
     """A merge of a duplicate into a survivor, with what is needed to undo it."""
 
     survivor = models.ForeignKey(
-        Customer, on_delete=models.CASCADE, related_name="+", db_index=False
+        Customer, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
     )
-    merged = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+", db_index=False)
+    merged = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
     survivor_before = models.JSONField(default=dict)  # the survivor's fields before the merge
     moved = models.JSONField(default=dict)  # {"contacts": [ids], "interactions": [ids], ...}
     merged_by = models.ForeignKey(
@@ -751,10 +730,10 @@ class DuplicateDismissal(TenantModel):
     """
 
     customer_a = models.ForeignKey(
-        Customer, on_delete=models.CASCADE, related_name="+", db_index=False
+        Customer, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
     )
     customer_b = models.ForeignKey(
-        Customer, on_delete=models.CASCADE, related_name="+", db_index=False
+        Customer, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
     )
     dismissed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

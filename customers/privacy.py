@@ -68,22 +68,8 @@ CUSTOMER_CLEARED: dict[str, Any] = {
     "credit_limit": None,
     "credit_rating": "",
     "custom": {},
-    # Profiling results are personal data too; the analytics job skips erased customers.
-    "rfm_recency_days": None,
-    "rfm_frequency": None,
-    "rfm_monetary": None,
-    "rfm_r": None,
-    "rfm_f": None,
-    "rfm_m": None,
-    "rfm_segment": "",
-    "cluster": None,
-    "cluster_name": "",
-    "clv": None,
-    "churn_probability": None,
-    "churn_reasons": [],
-    "profitability": None,
-    "value_quadrant": "",
-    "scored_at": None,
+    # Profiling results (analytics scores) are personal data too: analytics/hooks.py erases
+    # them, and the analytics job skips erased customers.
 }
 CONTACT_CLEARED: dict[str, Any] = {
     "last_name": "",

@@ -30,9 +30,9 @@ LIST_COLUMNS = [
     "country",
     "lifecycle_stage",
     "owner_id",
-    "rfm_segment",
-    "clv",
-    "churn_probability",
+    "scores__rfm_segment",
+    "scores__clv",
+    "scores__churn_probability",
     "created_at",
     "updated_at",
     "custom",
@@ -88,7 +88,7 @@ def customer_list_page(
     field, descending, nullable, _label = SORTS[sort]
     queryset = (
         queryset.only(*LIST_COLUMNS)
-        .select_related("owner")
+        .select_related("owner", "scores")
         .prefetch_related(Prefetch("tags", queryset=Tag.objects.order_by("name")))
     )
     page = keyset_page(
@@ -105,8 +105,9 @@ def customer_list_page(
 
 
 def customer_get(*, org: Organization, pk: int) -> Customer:
-    """A live customer of `org`, or 404 (the same answer for "not yours" and "does not exist")."""
-    return get_object_or_404(customer_base(org=org).select_related("owner"), pk=pk)
+    """A live customer of `org`, or 404 (the same answer for "not yours" and "does not exist"),
+    with its owner and its scores (`customer.scores`, analytics.CustomerScore) in one query."""
+    return get_object_or_404(customer_base(org=org).select_related("owner", "scores"), pk=pk)
 
 
 def customer_survivor_id(*, org: Organization, pk: int) -> int | None:
@@ -124,8 +125,9 @@ def customer_survivor_id(*, org: Organization, pk: int) -> int | None:
 
 
 def customer_get_any(*, org: Organization, pk: int) -> Customer:
-    """A customer of `org` even if merged away (merge undo, history, old links)."""
-    return get_object_or_404(Customer.objects.select_related("owner"), pk=pk)
+    """A customer of `org` even if merged away (merge undo, history, old links), with its
+    owner and its scores (`customer.scores`) in one query."""
+    return get_object_or_404(Customer.objects.select_related("owner", "scores"), pk=pk)
 
 
 def customer_list_owned_recent(*, org: Organization, user: User, limit: int = 8) -> list[Customer]:
@@ -133,15 +135,7 @@ def customer_list_owned_recent(*, org: Organization, user: User, limit: int = 8)
         customer_base(org=org)
         .filter(owner=user)
         .order_by("-updated_at", "-id")
-        .only(
-            "id",
-            "organization_id",
-            "name",
-            "lifecycle_stage",
-            "updated_at",
-            "rfm_segment",
-            "churn_probability",
-        )[:limit]
+        .only("id", "organization_id", "name", "lifecycle_stage", "updated_at")[:limit]
     )
 
 

@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from customers import imports
+from customers import export_jobs, imports
 from customers.models import ImportBatch
 from tenancy.context import tenant_context
 from tenancy.models import Organization, User
@@ -33,3 +33,21 @@ def import_undo_task(org_id: int, batch_id: int, user_id: int | None = None) -> 
             return "missing"
         by = User.objects.filter(pk=user_id).first() if user_id else None
         return imports.import_undo_queued(batch=batch, by=by).status
+
+
+@shared_task
+def customer_export_task(org_id: int, token: str) -> str:
+    """Write the file of a queued customer export (customers.export_jobs.export_job_run).
+
+    No automatic retries: a job that failed says so on its page, and the person starts it
+    again; a job that is no longer queued (a redelivered message) is left alone.
+    """
+    org = Organization.objects.get(pk=org_id)
+    job = export_jobs.export_job_run(org=org, token=token)
+    return job.status if job else "missing"
+
+
+@shared_task
+def exports_expire() -> int:
+    """Delete customer exports older than EXPORT_FILE_HOURS (Celery beat, hourly)."""
+    return export_jobs.export_jobs_expire()

@@ -38,4 +38,8 @@ urlpatterns = [
     path("imports/<int:pk>/undo/", views_data.import_undo, name="import-undo"),
     path("export.csv", views_data.customer_export_csv, name="customer-export-csv"),
     path("export.xlsx", views_data.customer_export_xlsx, name="customer-export-xlsx"),
+    path("exports/", views_data.export_list, name="export-list"),
+    path("exports/<str:token>/", views_data.export_detail, name="export-detail"),
+    path("exports/<str:token>/progress/", views_data.export_progress, name="export-progress"),
+    path("exports/<str:token>/download/", views_data.export_download, name="export-download"),
 ]

@@ -9,10 +9,10 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from crm_site.pagination import capped_count
-from customers import exports, import_selectors, imports, selectors, tasks
+from customers import export_jobs, exports, import_selectors, imports, selectors, tasks
 from customers.forms_data import ImportMapForm, ImportUploadForm
 from customers.import_fields import check_mapping
 from customers.models import ImportRowChange, ImportStatus
@@ -191,17 +191,16 @@ def import_undo(request, org_slug: str, pk: int):
 # --- Exports ------------------------------------------------------------------------------
 
 
-def _export(request, *, kind: str):
+def _export(request, *, fmt: str):
+    """GET: a small list is sent at once; a larger one gets a page offering to prepare the file
+    in the background. POST: queue that job and go to its page. The list's filters travel in
+    the query string either way."""
     org = request.organization
     queryset = selectors.customer_list(org=org, user=request.user, params=request.GET)
-    custom_fields = selectors.custom_field_list(org=org)
-    filename = f"customers-{org.slug}-{timezone.localdate():%Y-%m-%d}"
-    if kind == "csv":
-        return exports.csv_response(
-            org=org, queryset=queryset, custom_fields=custom_fields, filename=filename
-        )
+    list_url = reverse("customers:customer-list", kwargs={"org_slug": org.slug})
+    list_url += f"?{request.GET.urlencode()}" if request.GET else ""
     limit = settings.EXPORT_XLSX_MAX_ROWS
-    if capped_count(queryset, cap=limit) > limit:
+    if fmt == "xlsx" and capped_count(queryset, cap=limit) > limit:
         messages.error(
             request,
             _(
@@ -210,22 +209,81 @@ def _export(request, *, kind: str):
             )
             % {"limit": f"{limit:,}"},
         )
-        url = reverse("customers:customer-list", kwargs={"org_slug": org.slug})
-        return redirect(f"{url}?{request.GET.urlencode()}" if request.GET else url)
-    return exports.xlsx_response(
-        org=org, queryset=queryset, custom_fields=custom_fields, filename=filename
-    )
+        return redirect(list_url)
+    if request.method == "POST":
+        return _export_start(request, fmt=fmt, back=list_url)
+    immediate = settings.EXPORT_IMMEDIATE_MAX_ROWS
+    if capped_count(queryset, cap=immediate) > immediate:
+        context = {"fmt": fmt, "total": queryset.count(), "list_url": list_url}
+        return render(request, "customers/exports/export_confirm.html", context)
+    custom_fields = selectors.custom_field_list(org=org)
+    filename = f"customers-{org.slug}-{timezone.localdate():%Y-%m-%d}"
+    respond = exports.csv_response if fmt == "csv" else exports.xlsx_response
+    return respond(org=org, queryset=queryset, custom_fields=custom_fields, filename=filename)
 
 
-@require_GET
+def _export_start(request, *, fmt: str, back: str):
+    org = request.organization
+    try:
+        job, created = export_jobs.export_job_start(
+            org=org, by=request.user, query=request.GET.urlencode(), fmt=fmt
+        )
+    except ValidationError as error:
+        messages.error(request, error.messages[0])
+        return redirect(back)
+    if created:
+        org_id, token = org.pk, job.token
+        transaction.on_commit(lambda: tasks.customer_export_task.delay(org_id, token))
+    else:
+        messages.info(request, _("This export is being prepared already."))
+    return redirect("customers:export-detail", org_slug=org.slug, token=job.token)
+
+
+@require_http_methods(["GET", "POST"])
 @require_capability(Capability.EXPORT_DATA)
 def customer_export_csv(request, org_slug: str):
-    """The filtered customer list (the list's own GET filters) as CSV, streamed."""
-    return _export(request, kind="csv")
+    """The filtered customer list (the list's own GET filters) as CSV: streamed when small,
+    else prepared as a file by a worker."""
+    return _export(request, fmt="csv")
 
 
-@require_GET
+@require_http_methods(["GET", "POST"])
 @require_capability(Capability.EXPORT_DATA)
 def customer_export_xlsx(request, org_slug: str):
     """The filtered customer list as an Excel workbook (up to EXPORT_XLSX_MAX_ROWS)."""
-    return _export(request, kind="xlsx")
+    return _export(request, fmt="xlsx")
+
+
+@require_GET
+@require_capability(Capability.EXPORT_DATA)
+def export_list(request, org_slug: str):
+    jobs = export_jobs.export_job_list(org=request.organization)
+    context = {"jobs": jobs, "file_hours": settings.EXPORT_FILE_HOURS}
+    return render(request, "customers/exports/export_list.html", context)
+
+
+@require_GET
+@require_capability(Capability.EXPORT_DATA)
+def export_detail(request, org_slug: str, token: str):
+    job = export_jobs.export_job_get(org=request.organization, token=token)
+    return render(request, "customers/exports/export_detail.html", {"job": job})
+
+
+@require_GET
+@require_capability(Capability.EXPORT_DATA)
+def export_progress(request, org_slug: str, token: str):
+    """The fragment htmx polls every second while the job runs; the finished fragment has no
+    trigger, so the polling stops by itself."""
+    job = export_jobs.export_job_get(org=request.organization, token=token)
+    return render(request, "customers/partials/export_status.html", {"job": job})
+
+
+@require_GET
+@require_capability(Capability.EXPORT_DATA)
+def export_download(request, org_slug: str, token: str):
+    job = export_jobs.export_job_get(org=request.organization, token=token)
+    if job.status != export_jobs.ExportStatus.DONE:
+        return redirect("customers:export-detail", org_slug=org_slug, token=token)
+    return export_jobs.export_response(
+        job, accept_encoding=request.headers.get("Accept-Encoding", "")
+    )

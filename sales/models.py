@@ -114,6 +114,8 @@ class Lead(TenantModel):
     notes = models.TextField(_("notes"), blank=True)
     score = models.SmallIntegerField(_("score"), default=0, editable=False)
     score_reasons = models.JSONField(default=list, blank=True, editable=False)
+    # The keys to customers and contacts are (organization_id, ...) in the database:
+    # tenancy/foreign_keys.py.
     converted_customer = models.ForeignKey(
         Customer,
         on_delete=models.SET_NULL,
@@ -121,6 +123,7 @@ class Lead(TenantModel):
         blank=True,
         related_name="+",
         db_index=False,
+        db_constraint=False,
         editable=False,
     )
     converted_contact = models.ForeignKey(
@@ -130,6 +133,7 @@ class Lead(TenantModel):
         blank=True,
         related_name="+",
         db_index=False,
+        db_constraint=False,
         editable=False,
     )
     converted_opportunity = models.ForeignKey(
@@ -170,6 +174,10 @@ class Lead(TenantModel):
                 name="lead_org_convcust_idx",
             ),
             models.Index(fields=["organization", "web_form"], name="lead_org_webform_idx"),
+            # Deleting a contact: its tenant foreign key's check.
+            models.Index(
+                fields=["organization", "converted_contact"], name="lead_org_convcontact_idx"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -370,6 +378,7 @@ class Opportunity(TenantModel):
         on_delete=models.PROTECT,
         related_name="opportunities",
         db_index=False,
+        db_constraint=False,  # (organization_id, customer_id): tenancy/foreign_keys.py
         verbose_name=_("customer"),
     )
     contact = models.ForeignKey(
@@ -379,6 +388,7 @@ class Opportunity(TenantModel):
         blank=True,
         related_name="+",
         db_index=False,
+        db_constraint=False,
         verbose_name=_("contact"),
     )
     pipeline = models.ForeignKey(
@@ -443,6 +453,7 @@ class Opportunity(TenantModel):
             models.Index(fields=["organization", "close_date", "id"], name="opp_org_close_idx"),
             models.Index(fields=["organization", "-created_at", "-id"], name="opp_org_created_idx"),
             models.Index(fields=["organization", "partner"], name="opp_org_partner_idx"),
+            models.Index(fields=["organization", "contact"], name="opp_org_contact_idx"),
         ]
 
     def __str__(self) -> str:
@@ -587,7 +598,7 @@ class CustomerPriceBook(TenantModel):
     """An explicit price book for one customer (one-to-one pricing)."""
 
     customer = models.ForeignKey(
-        Customer, on_delete=models.CASCADE, related_name="+", db_index=False
+        Customer, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
     )
     price_book = models.ForeignKey(
         PriceBook, on_delete=models.CASCADE, related_name="+", db_index=False
@@ -629,6 +640,7 @@ class Quote(TenantModel):
         on_delete=models.PROTECT,
         related_name="quotes",
         db_index=False,
+        db_constraint=False,  # (organization_id, customer_id): tenancy/foreign_keys.py
         verbose_name=_("customer"),
     )
     contact = models.ForeignKey(
@@ -638,6 +650,7 @@ class Quote(TenantModel):
         blank=True,
         related_name="+",
         db_index=False,
+        db_constraint=False,
         verbose_name=_("contact"),
     )
     opportunity = models.ForeignKey(
@@ -691,6 +704,7 @@ class Quote(TenantModel):
                 fields=["organization", "customer", "-created_at"], name="quote_org_customer_idx"
             ),
             models.Index(fields=["organization", "opportunity"], name="quote_org_opp_idx"),
+            models.Index(fields=["organization", "contact"], name="quote_org_contact_idx"),
             models.Index(
                 fields=["organization", "status", "-created_at"], name="quote_org_status_idx"
             ),
@@ -764,6 +778,7 @@ class Order(TenantModel):
         on_delete=models.PROTECT,
         related_name="orders",
         db_index=False,
+        db_constraint=False,  # (organization_id, customer_id): tenancy/foreign_keys.py
         verbose_name=_("customer"),
     )
     ordered_at = models.DateTimeField(_("ordered"), default=timezone.now)
@@ -865,6 +880,7 @@ class Task(TenantModel):
         blank=True,
         related_name="+",
         db_index=False,
+        db_constraint=False,  # (organization_id, customer_id): tenancy/foreign_keys.py
         verbose_name=_("customer"),
     )
     opportunity = models.ForeignKey(

@@ -24,11 +24,11 @@ columns (names, emails) in the text format, into a second staging table joined o
 in the chunk. Ids are reserved from the table's sequence up front, so that related rows can point
 at them.
 
-`bulk_tables` drops a table's secondary indexes, unique constraints and foreign keys for the
-load and puts them back afterwards (indexes built by sorting, foreign keys checked by one join
-each with VALIDATE CONSTRAINT instead of a trigger per row): several times faster for millions
-of rows. Both need the table owner's rights; `bulk_load_available` says whether the session has
-them.
+`bulk_tables` drops a table's secondary indexes, unique constraints (bar those foreign keys
+point at) and foreign keys for the load and puts them back afterwards (indexes built by sorting,
+foreign keys checked by one join each with VALIDATE CONSTRAINT instead of a trigger per row):
+several times faster for millions of rows. Both need the table owner's rights;
+`bulk_load_available` says whether the session has them.
 """
 
 from __future__ import annotations
@@ -452,6 +452,11 @@ def bulk_tables(
             SELECT c.conrelid::regclass::text, c.conname, c.contype, pg_get_constraintdef(c.oid)
               FROM pg_constraint c
              WHERE c.conrelid = ANY(%s::regclass[]) AND c.contype IN ('u', 'f')
+               -- A unique key that foreign keys point at, (organization_id, id), stays: the
+               -- keys of other tables depend on it (tenancy/foreign_keys.py).
+               AND NOT (c.contype = 'u' AND EXISTS (
+                   SELECT 1 FROM pg_constraint f WHERE f.contype = 'f' AND f.conindid = c.conindid
+               ))
              ORDER BY c.contype DESC, c.conname
             """,
             [names],

@@ -98,6 +98,17 @@ class CustomerFactory(TenantFactory):
                 ]
             )
 
+    @factory.post_generation
+    def scores(self, create: bool, extracted, **kwargs) -> None:
+        """`CustomerFactory(scores={"rfm_segment": ..., "clv": ...})` gives the customer scores
+        (analytics.CustomerScore), as the nightly analytics job would."""
+        if not create or extracted is None:
+            return
+        from analytics.models import CustomerScore
+
+        with tenant_context(self.organization):
+            CustomerScore.objects.create(organization=self.organization, customer=self, **extracted)
+
 
 class ContactFactory(TenantFactory):
     class Meta:

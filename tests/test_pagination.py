@@ -8,6 +8,8 @@ from decimal import Decimal
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from crm_site import pagination
@@ -106,6 +108,31 @@ def test_capped_count_stops_one_past_the_cap(in_org):
     assert capped_count(Customer.objects.all(), cap=100) == 8
 
 
+def test_capped_count_counts_a_filtered_list_and_an_empty_one(in_org):
+    for n in range(6):
+        CustomerFactory(organization=in_org, name=f"Searched {n}" if n % 2 else f"Other {n}")
+    searched = Customer.objects.filter(name__icontains="searched")
+
+    assert capped_count(searched, cap=2) == 3
+    assert capped_count(searched, cap=10) == 3
+    assert capped_count(Customer.objects.none(), cap=10) == 0
+    assert capped_count(Customer.objects.filter(pk__in=[]), cap=10) == 0
+
+
+def test_capped_count_on_postgresql_plans_the_matches_for_all_rows(in_org):
+    # A MATERIALIZED CTE read up to the cap, rather than `LIMIT cap + 1` inside the count,
+    # which led the planner to scan every row of the tenant for a rare substring.
+    CustomerFactory(organization=in_org)
+    with CaptureQueriesContext(connection) as queries:
+        assert capped_count(Customer.objects.order_by("name"), cap=5) == 1
+
+    (sql,) = [q["sql"] for q in queries.captured_queries if "count" in q["sql"].lower()]
+    if connection.vendor == "postgresql":
+        assert sql.startswith("WITH matches AS MATERIALIZED (") and "ORDER BY" not in sql
+    else:
+        assert "LIMIT 6" in sql
+
+
 def test_count_label_says_plus_over_the_cap():
     assert count_label(0) == "0 results"
     assert count_label(1) == "1 result"
@@ -147,12 +174,15 @@ def awkward_rows(in_org):
     start = timezone.now() - timedelta(days=30)
     rows = []
     for n in range(23):
+        clv = None if n % 4 == 0 else Decimal(f"{(n % 5) * 100}.50")  # NULLs and ties
+        churn = None if n % 3 == 1 else round((n % 4) * 0.25, 2)
         customer = CustomerFactory(
             organization=in_org,
             name=f"name {n % 6:02d}",  # ties of four
             created_at=start + timedelta(hours=n // 3),  # ties of three
-            clv=None if n % 4 == 0 else Decimal(f"{(n % 5) * 100}.50"),  # NULLs and ties
-            churn_probability=None if n % 3 == 1 else round((n % 4) * 0.25, 2),
+            # The scores are a related row (customer.scores); NULL both as a missing row and
+            # as a row with a NULL value.
+            scores=None if n % 12 == 4 else {"clv": clv, "churn_probability": churn},
         )
         rows.append(customer)
     # updated_at is auto_now: set it afterwards, in ties of five.
@@ -188,8 +218,8 @@ SORT_KEYS = {
 ALL_KEYS = {
     **SORT_KEYS,
     # Not offered in the list today, but SortKey supports them: NULLs still last.
-    "clv": SortKey("clv", descending=False, nullable=True),
-    "churn": SortKey("churn_probability", descending=False, nullable=True),
+    "clv": SortKey("scores__clv", descending=False, nullable=True),
+    "churn": SortKey("scores__churn_probability", descending=False, nullable=True),
 }
 
 

@@ -180,6 +180,20 @@ def _an_import(org: Organization) -> dict:
     return {"pk": ImportBatchFactory(organization=org).pk}
 
 
+@url_objects("customers:export-detail", "customers:export-progress", "customers:export-download")
+def _an_export(org: Organization) -> dict:
+    # A finished export (the file written), so that every role can reach the download.
+    from customers.export_jobs import export_job_run, export_job_start
+    from tests.factories import UserFactory
+
+    CustomerFactory(organization=org, name="Exported Person")
+    by = UserFactory()
+    MembershipFactory(organization=org, user=by, role=Role.MANAGER)
+    job, _created = export_job_start(org=org, by=by, query="", fmt="csv")
+    export_job_run(org=org, token=job.token)
+    return {"token": job.token}
+
+
 # Apps keep their entries in modules of their own, imported here so the registry is complete.
 import tests.analytics.url_objects  # noqa: E402
 import tests.sales.url_objects  # noqa: E402, F401

@@ -15,9 +15,14 @@ purchase and ranks churners backwards.
 
 A young business whose history before `as_of` is shorter than two horizons trains on a shorter
 window (half the history) instead of failing.
+
+Everything here needs only per-customer figures at the cutoff and at `as_of`
+(summary.customer_summary): `predict_summary` works from that summary, which the nightly job
+reads aggregated by the database; `predict` builds it from a frame of orders.
 """
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from itertools import pairwise
 
 import numpy as np
@@ -25,7 +30,7 @@ import pandas as pd
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import brier_score_loss, roc_auc_score
 
-from analytics.metrics import clv
+from analytics.metrics import clv, summary
 
 FEATURES = ["log_recency", "log_frequency", "log_avg_value", "log_tenure", "orders_last_90d"]
 REASONS = {
@@ -40,45 +45,81 @@ REASONS = {
 @dataclass
 class ChurnResult:
     probability: pd.Series  # per customer, P(no purchase within the horizon)
-    reasons: pd.Series  # per customer, list of (reason code, value) pushing churn up most
     model: str  # "bgnbd" or "logistic"
     metrics: dict = field(default_factory=dict)
+    # The (up to) two features pushing each customer's churn up the most: indexes into FEATURES
+    # (-1: none) and the features' values in their own units (days, orders, money).
+    reason_features: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), dtype=int))
+    reason_values: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))
+
+    @cached_property
+    def reasons(self) -> pd.Series:
+        """Per customer, the list of (reason code, value) pushing churn up most."""
+        codes = [REASONS[name] for name in FEATURES]
+        return pd.Series(
+            [
+                [(codes[j], float(v)) for j, v in zip(row, values, strict=True) if j >= 0]
+                for row, values in zip(
+                    self.reason_features.tolist(), self.reason_values.tolist(), strict=True
+                )
+            ],
+            index=self.probability.index,
+            dtype=object,
+        )
+
+
+def training_window(
+    first_order_at: pd.Timestamp, as_of: pd.Timestamp, horizon_days: int
+) -> tuple[int, pd.Timestamp]:
+    """(training horizon in days, cutoff): the cutoff is one horizon before `as_of`, or half
+    the history when the history is shorter than two horizons."""
+    as_of = summary.utc_timestamp(as_of)
+    history_days = (as_of - summary.utc_timestamp(first_order_at)).days
+    train_horizon = horizon_days if history_days >= 2 * horizon_days else max(history_days // 2, 1)
+    return train_horizon, as_of - pd.Timedelta(days=train_horizon)
 
 
 def features_at(orders: pd.DataFrame, cutoff: pd.Timestamp) -> pd.DataFrame:
     """RFM-style features per customer from the orders placed up to `cutoff`."""
-    past = orders[orders["ordered_at"] <= cutoff]
-    grouped = past.groupby("customer_id").agg(
-        first=("ordered_at", "min"),
-        last=("ordered_at", "max"),
-        frequency=("amount", "size"),
-        monetary=("amount", "sum"),
-    )
-    recent = past[past["ordered_at"] > cutoff - pd.Timedelta(days=90)].groupby("customer_id").size()
-    frame = pd.DataFrame(index=grouped.index)
-    frame["recency_days"] = (cutoff - grouped["last"]).dt.days
-    frame["tenure_days"] = (cutoff - grouped["first"]).dt.days
-    frame["frequency"] = grouped["frequency"]
-    frame["avg_value"] = grouped["monetary"] / grouped["frequency"]
+    return features_from_summary(summary.customer_summary(orders, as_of=cutoff), cutoff)
+
+
+def features_from_summary(
+    customers: pd.DataFrame, at: pd.Timestamp, *, at_cutoff: bool = False
+) -> pd.DataFrame:
+    """The features at `at` from the summary: its as-of columns, or with `at_cutoff` its cutoff
+    columns (customers without an order by the cutoff left out)."""
+    at = summary.utc_timestamp(at)
+    prefix = "cutoff_" if at_cutoff else ""
+    if at_cutoff:
+        customers = customers[customers["cutoff_orders"] > 0]
+    frequency = customers[f"{prefix}orders"].to_numpy(dtype=float)
+    frame = pd.DataFrame(index=customers.index)
+    frame["recency_days"] = (at - customers[f"{prefix}last_at"]).dt.days.astype("int64")
+    frame["tenure_days"] = (at - customers["first_at"]).dt.days.astype("int64")
+    frame["frequency"] = customers[f"{prefix}orders"].astype("int64")
+    frame["avg_value"] = customers[f"{prefix}revenue"].to_numpy(dtype=float) / frequency
     frame["log_recency"] = np.log1p(frame["recency_days"])
     frame["log_frequency"] = np.log1p(frame["frequency"])
     frame["log_avg_value"] = np.log1p(frame["avg_value"].clip(lower=0))
     frame["log_tenure"] = np.log1p(frame["tenure_days"])
-    frame["orders_last_90d"] = recent.reindex(frame.index, fill_value=0).astype(float)
+    frame["orders_last_90d"] = customers[f"{prefix}recent_orders"].astype(float)
     return frame
 
 
-def _bgnbd_summary(orders: pd.DataFrame, cutoff: pd.Timestamp) -> pd.DataFrame:
-    """frequency (repeat purchases, distinct days), recency and T in days, per customer."""
-    past = orders[orders["ordered_at"] <= cutoff]
-    days = past.assign(day=past["ordered_at"].dt.floor("D")).groupby(["customer_id", "day"]).size()
-    per = days.reset_index().groupby("customer_id")["day"].agg(["min", "max", "size"])
+def bgnbd_inputs(
+    customers: pd.DataFrame, at: pd.Timestamp, *, at_cutoff: bool = False
+) -> pd.DataFrame:
+    """frequency (repeat purchase days), recency and T in days, per customer, at `at`."""
+    prefix = "cutoff_" if at_cutoff else ""
+    first_day = customers["first_day"].to_numpy()
     return pd.DataFrame(
         {
-            "frequency": per["size"] - 1,
-            "recency": (per["max"] - per["min"]).dt.days.astype(float),
-            "T": (cutoff.floor("D") - per["min"]).dt.days.astype(float),
-        }
+            "frequency": (customers[f"{prefix}purchase_days"].to_numpy() - 1).astype(float),
+            "recency": (customers[f"{prefix}last_day"].to_numpy() - first_day).astype(float),
+            "T": (summary.day_number(at) - first_day).astype(float),
+        },
+        index=customers.index,
     )
 
 
@@ -118,16 +159,31 @@ def predict(
     `bgnbd_at_as_of`: BG/NBD parameters already fitted on the history up to `as_of` (in days),
     reused instead of fitting again when BG/NBD wins.
     """
-    as_of = pd.Timestamp(as_of)
-    as_of = as_of.tz_localize("UTC") if as_of.tzinfo is None else as_of.tz_convert("UTC")
+    as_of = summary.utc_timestamp(as_of)
     orders = orders[orders["ordered_at"] <= as_of]
-    history_days = (as_of - orders["ordered_at"].min()).days if len(orders) else 0
-    train_horizon = horizon_days if history_days >= 2 * horizon_days else max(history_days // 2, 1)
-    cutoff = as_of - pd.Timedelta(days=train_horizon)
+    first = orders["ordered_at"].min() if len(orders) else as_of
+    _train_horizon, cutoff = training_window(first, as_of, horizon_days)
+    customers = summary.customer_summary(orders, as_of=as_of, cutoff=cutoff)
+    return predict_summary(customers, as_of, horizon_days, seed=seed, bgnbd_at_as_of=bgnbd_at_as_of)
 
-    train = features_at(orders, cutoff)
-    bought_after = set(orders.loc[orders["ordered_at"] > cutoff, "customer_id"])
-    y = (~train.index.isin(bought_after)).astype(int)  # 1 = churned (no purchase)
+
+def predict_summary(
+    customers: pd.DataFrame,
+    as_of: pd.Timestamp,
+    horizon_days: int = 90,
+    *,
+    seed: int = 0,
+    bgnbd_at_as_of: clv.BgNbdParams | None = None,
+) -> ChurnResult:
+    """`predict` from the per-customer summary, whose cutoff columns must describe the cutoff
+    of `training_window(first order, as_of, horizon_days)`."""
+    as_of = summary.utc_timestamp(as_of)
+    first = customers["first_at"].min() if len(customers) else as_of
+    train_horizon, cutoff = training_window(first, as_of, horizon_days)
+
+    trained = customers[customers["cutoff_orders"].to_numpy() > 0]
+    train = features_from_summary(trained, cutoff, at_cutoff=True)
+    y = (trained["orders"] == trained["cutoff_orders"]).to_numpy().astype(int)  # 1 = churned
 
     rng = np.random.default_rng(seed)
     holdout = rng.random(len(train)) < 0.3
@@ -145,12 +201,11 @@ def predict(
         )
 
     # BG/NBD fitted on the history before the cutoff.
-    summary = _bgnbd_summary(orders, cutoff).reindex(train.index)
-    bgnbd_params = None
+    before = bgnbd_inputs(trained, cutoff, at_cutoff=True)
     try:
-        bgnbd_params = clv.fit_bgnbd(summary["frequency"], summary["recency"], summary["T"])
+        bgnbd_params = clv.fit_bgnbd(before["frequency"], before["recency"], before["T"])
         p_bg = 1 - clv.probability_of_purchase(
-            bgnbd_params, train_horizon, summary["frequency"], summary["recency"], summary["T"]
+            bgnbd_params, train_horizon, before["frequency"], before["recency"], before["T"]
         )
         metrics["bgnbd"] = _evaluate(y[holdout], np.asarray(p_bg)[holdout]) if holdout.any() else {}
     except (ValueError, FloatingPointError, ZeroDivisionError):
@@ -161,31 +216,24 @@ def predict(
         return -1.0 if np.isnan(value) else value
 
     use_logistic = logistic is not None and auc("logistic") >= auc("bgnbd")
-    now = features_at(orders, as_of)
-    reasons = pd.Series([[] for _ in range(len(now))], index=now.index, dtype=object)
+    now = features_from_summary(customers, as_of)
+    reason_features = np.full((len(now), 2), -1)
+    reason_values = np.zeros((len(now), 2))
     if logistic is not None:
         # The logistic coefficients explain the score whichever model produced it: per customer,
         # the two features that push churn up the most.
         x_now = ((now[FEATURES] - mean) / std).to_numpy()
         contributions = x_now * logistic.coef_[0]
-        top = np.argsort(-contributions, axis=1)[:, :2]
-        reasons = pd.Series(
-            [
-                [
-                    (REASONS[FEATURES[j]], _reason_value(now.iloc[i], FEATURES[j]))
-                    for j in row
-                    if contributions[i, j] > 0
-                ]
-                for i, row in enumerate(top)
-            ],
-            index=now.index,
-            dtype=object,
-        )
+        top = np.argsort(-contributions, axis=1, kind="stable")[:, :2]
+        rows = np.arange(len(now))[:, None]
+        shown = now[[_REASON_VALUE[name] for name in FEATURES]].to_numpy(dtype=float)
+        reason_features = np.where(contributions[rows, top] > 0, top, -1)
+        reason_values = np.where(reason_features >= 0, shown[rows, top], 0.0)
     if use_logistic:
         probability = logistic.predict_proba(x_now)[:, 1]
         model = "logistic"
     else:
-        full = _bgnbd_summary(orders, as_of).reindex(now.index)
+        full = bgnbd_inputs(customers, as_of)
         params = bgnbd_at_as_of or clv.fit_bgnbd(full["frequency"], full["recency"], full["T"])
         probability = 1 - clv.probability_of_purchase(
             params, horizon_days, full["frequency"], full["recency"], full["T"]
@@ -195,19 +243,18 @@ def predict(
         probability=pd.Series(
             np.asarray(probability, dtype=float), index=now.index, name="churn_probability"
         ),
-        reasons=reasons,
         model=model,
         metrics=metrics,
+        reason_features=reason_features,
+        reason_values=reason_values,
     )
 
 
-def _reason_value(row: pd.Series, feature: str) -> float:
-    return float(
-        {
-            "log_recency": row["recency_days"],
-            "log_frequency": row["frequency"],
-            "log_avg_value": row["avg_value"],
-            "log_tenure": row["tenure_days"],
-            "orders_last_90d": row["orders_last_90d"],
-        }[feature]
-    )
+# The value each reason shows, in the feature's own units.
+_REASON_VALUE = {
+    "log_recency": "recency_days",
+    "log_frequency": "frequency",
+    "log_avg_value": "avg_value",
+    "log_tenure": "tenure_days",
+    "orders_last_90d": "orders_last_90d",
+}

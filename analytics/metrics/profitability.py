@@ -33,12 +33,43 @@ def customer_profitability(
     frame = orders.copy()
     if "cost" not in frame:
         frame["cost"] = np.nan
-    if default_margin_rate is not None:
-        frame["cost"] = frame["cost"].fillna(frame["amount"] * (1 - default_margin_rate))
-    frame["cost"] = frame["cost"].fillna(0.0)
-    result = frame.groupby("customer_id").agg(
-        revenue=("amount", "sum"), product_cost=("cost", "sum")
+    known = frame["cost"].notna()
+    frame["known_cost"] = frame["cost"].where(known, 0.0)
+    frame["costed_revenue"] = frame["amount"].where(known, 0.0)
+    totals = frame.groupby("customer_id").agg(
+        revenue=("amount", "sum"),
+        known_cost=("known_cost", "sum"),
+        costed_revenue=("costed_revenue", "sum"),
     )
+    return profitability_from_summary(
+        totals,
+        campaign_costs=campaign_costs,
+        campaign_members=campaign_members,
+        tickets=tickets,
+        hourly_service_cost=hourly_service_cost,
+        future_margin=future_margin,
+        default_margin_rate=default_margin_rate,
+    )
+
+
+def profitability_from_summary(
+    customers: pd.DataFrame,
+    *,
+    campaign_costs: pd.DataFrame | None = None,
+    campaign_members: pd.DataFrame | None = None,
+    tickets: pd.DataFrame | None = None,
+    hourly_service_cost: float = 0.0,
+    future_margin: pd.Series | None = None,
+    default_margin_rate: float | None = None,
+) -> pd.DataFrame:
+    """`customer_profitability` from per-customer totals (summary.COLUMNS): revenue, known_cost
+    (cost of the orders whose cost is known) and costed_revenue (their value)."""
+    revenue = customers["revenue"].astype(float)
+    product_cost = customers["known_cost"].astype(float)
+    if default_margin_rate is not None:
+        uncosted = revenue - customers["costed_revenue"].astype(float)
+        product_cost = product_cost + uncosted * (1 - default_margin_rate)
+    result = pd.DataFrame({"revenue": revenue, "product_cost": product_cost})
     customers = result.index
 
     marketing = pd.Series(0.0, index=customers)

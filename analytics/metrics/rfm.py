@@ -18,6 +18,8 @@ score holds a fifth of the customers even when many share a value (most customer
 import numpy as np
 import pandas as pd
 
+from analytics.metrics import summary
+
 GRID = {
     5: ["new", "potential_loyalists", "potential_loyalists", "champions", "champions"],
     4: ["promising", "potential_loyalists", "potential_loyalists", "loyal", "loyal"],
@@ -49,19 +51,23 @@ def score(orders: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
 
     `orders` must be prepared (prepare.prepare_orders): completed orders up to `as_of`.
     """
-    as_of = pd.Timestamp(as_of)
-    as_of = as_of.tz_localize("UTC") if as_of.tzinfo is None else as_of.tz_convert("UTC")
-    grouped = orders.groupby("customer_id").agg(
-        last=("ordered_at", "max"), frequency=("amount", "size"), monetary=("amount", "sum")
-    )
-    result = pd.DataFrame(index=grouped.index)
-    result["recency"] = (as_of - grouped["last"]).dt.days.astype("int64")
-    result["frequency"] = grouped["frequency"].astype("int64")
-    result["monetary"] = grouped["monetary"].astype(float)
+    return score_summary(summary.customer_summary(orders, as_of=as_of), as_of)
+
+
+_GRID = np.array([GRID[r] for r in range(1, 6)], dtype=object)  # _GRID[r - 1, f - 1]
+
+
+def score_summary(customers: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
+    """`score` from the per-customer summary (summary.COLUMNS: last_at, orders, revenue)."""
+    as_of = summary.utc_timestamp(as_of)
+    result = pd.DataFrame(index=customers.index)
+    result["recency"] = (as_of - customers["last_at"]).dt.days.astype("int64")
+    result["frequency"] = customers["orders"].astype("int64")
+    result["monetary"] = customers["revenue"].astype(float)
     result["r"] = quintile_scores(result["recency"], higher_is_better=False)
     result["f"] = quintile_scores(result["frequency"])
     result["m"] = quintile_scores(result["monetary"])
-    result["segment"] = [segment_for(r, f) for r, f in zip(result["r"], result["f"], strict=True)]
+    result["segment"] = _GRID[result["r"].to_numpy() - 1, result["f"].to_numpy() - 1]
     result["average_order_value"] = result["monetary"] / result["frequency"]
     result["quadrant"] = value_quadrant(result["average_order_value"], result["frequency"])
     return result

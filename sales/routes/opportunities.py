@@ -7,6 +7,11 @@ from sales.views import competitors, forecast, opportunities, pipelines
 
 urlpatterns = [
     path("pipeline/", opportunities.opportunity_board, name="opportunity-board"),
+    path(
+        "pipeline/stages/<int:pk>/cards/",
+        opportunities.opportunity_board_column,
+        name="opportunity-board-column",
+    ),
     path("opportunities/", opportunities.opportunity_list, name="opportunity-list"),
     path("opportunities/new/", opportunities.opportunity_create, name="opportunity-create"),
     path(

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
+from django.db import connection
 from django.db.models import (
     Count,
     DecimalField,
@@ -39,7 +40,7 @@ from sales.models import (
 )
 from tenancy.models import Organization, User
 
-CARDS_PER_COLUMN = 50
+CARDS_PER_COLUMN = 20
 # Won and lost columns show what closed lately: the rest is history, in the list.
 CLOSED_COLUMN_DAYS = 30
 AUTOCOMPLETE_LIMIT = 20
@@ -170,6 +171,19 @@ def apply_filters(queryset: QuerySet[Opportunity], filters: dict) -> QuerySet[Op
 # --- The board --------------------------------------------------------------------------------
 
 
+def card_cursor(cards: list[Opportunity]) -> str:
+    """Where a column's next cards start: "<position>.<id>" of the last card shown."""
+    return f"{cards[-1].position}.{cards[-1].pk}" if cards else ""
+
+
+def parse_card_cursor(value: str | None) -> tuple[int, int] | None:
+    """(position, id) from a `card_cursor` value; None for a missing or malformed one."""
+    position, _dot, pk = (value or "").partition(".")
+    if not all(part.isascii() and part.isdigit() and len(part) < 19 for part in (position, pk)):
+        return None
+    return int(position), int(pk)
+
+
 @dataclass
 class Column:
     stage: Stage
@@ -181,6 +195,10 @@ class Column:
     @property
     def more(self) -> int:
         return max(self.count - len(self.cards), 0)
+
+    @property
+    def cursor(self) -> str:
+        return card_cursor(self.cards)
 
 
 @dataclass
@@ -242,29 +260,93 @@ def column_totals(queryset: QuerySet[Opportunity]) -> dict[int, dict]:
     }
 
 
+def _first_cards(*, stages: list[Stage], filters: dict, per_column: int) -> QuerySet[Opportunity]:
+    """The first `per_column` cards of each column, by position, with customer and owner.
+
+    On PostgreSQL each column is its own LIMIT over the board index (organization, pipeline,
+    stage, position, id), the columns glued with UNION ALL: about 20 index entries read per
+    column, whatever the pipeline holds. Customer and owner are joined for the kept rows only.
+    SQLite cannot LIMIT the parts of a UNION: there one window function ranks the cards."""
+    if not stages:
+        return Opportunity.objects.none()
+    if connection.features.supports_slicing_ordering_in_compound:
+        firsts = [
+            _board_queryset(stages=[stage], filters=filters)
+            .order_by("position", "id")
+            .values("id")[:per_column]
+            for stage in stages
+        ]
+        kept = firsts[0].union(*firsts[1:], all=True)
+    else:
+        kept = (
+            _board_queryset(stages=stages, filters=filters)
+            .order_by()
+            .annotate(
+                column_rank=Window(
+                    RowNumber(),
+                    partition_by=[F("stage_id")],
+                    order_by=[F("position").asc(), F("id").asc()],
+                )
+            )
+            .filter(column_rank__lte=per_column)
+            .values("id")
+        )
+    return (
+        Opportunity.objects.filter(pk__in=kept)
+        .select_related("customer", "owner")
+        .only(*CARD_COLUMNS)
+        .order_by("stage_id", "position", "id")
+    )
+
+
 def board(*, pipeline: Pipeline, filters: dict, per_column: int = CARDS_PER_COLUMN) -> Board:
     """The kanban board of `pipeline`: one query for the stages, one for the column totals and
-    one for the cards (the first `per_column` of each column, by position), whatever the data."""
+    one for the cards (the first `per_column` of each column, by position), whatever the data.
+    `column_cards` gives the rest of a column, a page at a time."""
     stages = stage_list(pipeline=pipeline)
     queryset = _board_queryset(stages=stages, filters=filters)
     totals = column_totals(queryset)
-    cards = (
-        queryset.select_related("customer", "owner")
-        .only(*CARD_COLUMNS)
-        .annotate(
-            column_rank=Window(
-                RowNumber(),
-                partition_by=[F("stage_id")],
-                order_by=[F("position").asc(), F("id").asc()],
-            )
-        )
-        .filter(column_rank__lte=per_column)
-        .order_by("stage_id", "position", "id")
-    )
     columns = {s.pk: Column(stage=s, **totals.get(s.pk, {})) for s in stages}
-    for card in cards:
+    for card in _first_cards(stages=stages, filters=filters, per_column=per_column):
         columns[card.stage_id].cards.append(card)
     return Board(pipeline=pipeline, columns=list(columns.values()))
+
+
+@dataclass
+class ColumnPage:
+    """The next cards of one column after a (position, id) cursor, and how many follow them."""
+
+    stage: Stage
+    cards: list[Opportunity]
+    more: int
+
+    @property
+    def cursor(self) -> str:
+        return card_cursor(self.cards)
+
+
+def column_cards(
+    *,
+    stage: Stage,
+    filters: dict,
+    after: tuple[int, int] | None,
+    per_page: int = CARDS_PER_COLUMN,
+) -> ColumnPage:
+    """The column of `stage` on the board (same filters, same closed-column window), the
+    `per_page` cards that follow the card at `after` = (position, id) in position order, and
+    how many are left after them. Two queries: a count and the cards."""
+    queryset = _board_queryset(stages=[stage], filters=filters)
+    if after is not None:
+        position, pk = after
+        queryset = queryset.filter(Q(position__gt=position) | Q(position=position, id__gt=pk))
+    left = queryset.order_by().count()
+    cards = list(
+        queryset.select_related("customer", "owner")
+        .only(*CARD_COLUMNS)
+        .order_by("position", "id")[:per_page]
+    )
+    more = max(left - len(cards), 0)
+    return ColumnPage(stage=stage, cards=cards, more=more)
 
 
 def board_totals(*, pipeline: Pipeline, filters: dict) -> Board:

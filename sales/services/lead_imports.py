@@ -221,7 +221,7 @@ def _clean_employees(raw: str, context: RowContext) -> int:
     digits = raw.replace(",", "").replace(" ", "")
     if digits.endswith(".0"):
         digits = digits[:-2]
-    if not digits.isdigit() or int(digits) > 10_000_000:
+    if not (digits.isascii() and digits.isdigit()) or int(digits) > 10_000_000:
         raise ValidationError(_("Enter a whole number of employees."))
     return int(digits)
 

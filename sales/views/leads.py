@@ -10,8 +10,9 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from crm_site.object_urls import object_url
 from sales.forms.leads import NEW_CUSTOMER, LeadConvertForm, LeadForm, LeadInteractionForm
-from sales.models import LeadStatus
+from sales.models import LeadRating, LeadSource, LeadStatus
 from sales.selectors import leads as selectors
 from sales.services import lead_conversion
 from sales.services import leads as services
@@ -23,6 +24,22 @@ def _lead_form(request, instance=None) -> LeadForm:
     return LeadForm(request.POST or None, instance=instance, members=members)
 
 
+def _list_labels(request, leads) -> None:
+    """What each row of the list shows, worked out once per request instead of per row: the
+    lead's URL (`detail_url`, one reverse()) and the labels of its status, source and rating
+    (`get_*_display` translates every label of the field at each call)."""
+    detail = object_url("sales:lead-detail", org_slug=request.organization.slug)
+    status, source, rating = (
+        {value: str(label) for value, label in choices.choices}
+        for choices in (LeadStatus, LeadSource, LeadRating)
+    )
+    for lead in leads:
+        lead.detail_url = detail(lead.pk)
+        lead.status_label = status.get(lead.status, lead.status)
+        lead.source_label = source.get(lead.source, lead.source)
+        lead.rating_label = rating.get(lead.rating, lead.rating)
+
+
 @require_capability(Capability.WORK_SALES)
 def lead_list(request, org_slug: str):
     result = selectors.lead_list_page(
@@ -31,6 +48,7 @@ def lead_list(request, org_slug: str):
         params=request.GET,
         base_url=reverse("sales:lead-list", kwargs={"org_slug": org_slug}),
     )
+    _list_labels(request, result.page.items)
     context = {"result": result, "page": result.page, "filterset": result.filterset}
     if request.htmx and not request.htmx.boosted:
         return render(request, "sales/leads/partials/lead_list_results.html", context)

@@ -14,9 +14,11 @@ from django.template.defaultfilters import floatformat
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from crm_site.object_urls import object_url
 from sales.forms.opportunities import MoveForm, OpportunityFilterForm, OpportunityForm
 from sales.models import Opportunity, OpportunityCompetitor, Stage
 from sales.selectors import opportunities as selectors
@@ -38,22 +40,61 @@ def _filter_form(request, data, *, board: bool) -> OpportunityFilterForm:
     return OpportunityFilterForm(data or None, members=members, board=board)
 
 
+def _board_query(request) -> str:
+    """The board's filters as a query string, for the links of its columns."""
+    fields = OpportunityFilterForm.BOARD_FIELDS
+    return urlencode({name: request.GET[name] for name in fields if request.GET.get(name)})
+
+
+def _card_links(request, cards) -> None:
+    """Each card's page and move URLs (`detail_url`, `move_url`), reversed once per request."""
+    org_slug = request.organization.slug
+    detail = object_url("sales:opportunity-detail", org_slug=org_slug)
+    move = object_url("sales:opportunity-move", org_slug=org_slug)
+    for card in cards:
+        card.detail_url, card.move_url = detail(card.pk), move(card.pk)
+
+
 @require_capability(Capability.WORK_SALES)
 def opportunity_board(request, org_slug: str):
     pipelines = _pipelines(request)
     pipeline = selectors.pipeline_pick(pipelines=pipelines, wanted=request.GET.get("pipeline"))
     form = _filter_form(request, request.GET, board=True)
     board = selectors.board(pipeline=pipeline, filters=form.values)
+    _card_links(request, [card for column in board.columns for card in column.cards])
     context = {
         "board": board,
         "pipelines": pipelines,
         "pipeline": pipeline,
         "form": form,
+        "board_query": _board_query(request),
         "today": timezone.localdate(),
     }
     if request.htmx and not request.htmx.boosted:
         return render(request, "sales/opportunities/partials/board_columns.html", context)
     return render(request, "sales/opportunities/board.html", context)
+
+
+@require_GET
+@require_capability(Capability.WORK_SALES)
+def opportunity_board_column(request, org_slug: str, pk: int):
+    """The next cards of one column of the board ("Show more"), after `?after=` (a card
+    cursor), with the board's filters. Without htmx: the list of that stage."""
+    stage = selectors.stage_get(org=request.organization, pk=pk)
+    query = _board_query(request)
+    if not request.htmx:
+        status = "" if stage.is_closed else "&status=open"
+        list_url = _org_url(request, "opportunity-list")
+        return redirect(f"{list_url}?stage={stage.pk}{status}{'&' + query if query else ''}")
+    form = _filter_form(request, request.GET, board=True)
+    page = selectors.column_cards(
+        stage=stage,
+        filters=form.values,
+        after=selectors.parse_card_cursor(request.GET.get("after")),
+    )
+    _card_links(request, page.cards)
+    context = {"column": page, "board_query": query, "today": timezone.localdate()}
+    return render(request, "sales/opportunities/partials/board_column_cards.html", context)
 
 
 @require_capability(Capability.WORK_SALES)
@@ -65,6 +106,9 @@ def opportunity_list(request, org_slug: str):
         params=request.GET,
         base_url=_org_url(request, "opportunity-list"),
     )
+    detail = object_url("sales:opportunity-detail", org_slug=org_slug)
+    for opportunity in result.page.items:
+        opportunity.detail_url = detail(opportunity.pk)
     context = {"form": form, "page": result.page, "sort": result.sort}
     if request.htmx and not request.htmx.boosted:
         return render(request, "sales/opportunities/partials/list_results.html", context)
@@ -102,7 +146,8 @@ def _create_initial(request) -> dict:
         "stage": stage.pk if stage else None,
         "close_date": timezone.localdate() + timedelta(days=30),
     }
-    if (customer := request.GET.get("customer", "")).isdigit():
+    customer = request.GET.get("customer", "")
+    if customer.isascii() and customer.isdigit() and len(customer) < 19:
         initial["customer"] = int(customer)
     return initial
 
@@ -289,7 +334,7 @@ def customer_options(request, org_slug: str):
 @require_capability(Capability.WORK_SALES)
 def contact_options(request, org_slug: str):
     value = request.GET.get("customer", "")
-    customer_id = int(value) if value.isdigit() and len(value) < 19 else None
+    customer_id = int(value) if value.isascii() and value.isdigit() and len(value) < 19 else None
     contacts = selectors.contact_options(org=request.organization, customer_id=customer_id)
     return render(
         request, "sales/opportunities/partials/contact_options.html", {"contacts": contacts}

@@ -195,7 +195,18 @@
       target.dispatchEvent(new Event("change", { bubbles: true }));
     }
     if (target && target.id === "board") initBoard(target);
+    if (target && target.matches && target.matches("[data-cards]")) dropRepeats(target);
   });
+
+  // "Show more" appends the column's next cards after the last one first shown. A card dropped
+  // at the end of the column since then is among them again: keep the one already there.
+  function dropRepeats(list) {
+    var seen = {};
+    Array.prototype.forEach.call(list.querySelectorAll(".kanban-card"), function (card) {
+      var id = card.getAttribute("data-id");
+      if (seen[id]) { card.parentNode.removeChild(card); } else { seen[id] = true; }
+    });
+  }
 
   // --- The forecast chart ----------------------------------------------------------------------
 

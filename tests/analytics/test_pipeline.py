@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 from django.utils import timezone
 
-from analytics.models import AnalyticsRun, CustomerScoreSnapshot, RunStatus
+from analytics.metrics import churn
+from analytics.models import AnalyticsRun, CustomerScore, CustomerScoreSnapshot, RunStatus
 from analytics.pipeline import analytics_run
 from customers.models import Customer
 from sales.models import Order
@@ -58,30 +59,46 @@ def test_it_writes_scores_and_a_snapshot(org_a):
     run = analytics_run(org=org_a, as_of=AS_OF)
     assert run.status == RunStatus.SUCCEEDED
     with tenant_context(org_a):
-        scored = Customer.objects.exclude(scored_at=None)
-        assert scored.count() == 60
-        customer = scored.first()
-        assert customer.rfm_segment and customer.rfm_r in range(1, 6)
-        assert customer.churn_probability is not None and 0 <= customer.churn_probability <= 1
-        assert customer.clv is not None and customer.cluster is not None and customer.value_quadrant
+        assert CustomerScore.objects.count() == 60
+        score = CustomerScore.objects.select_related("customer").first()
+        assert score.customer.organization_id == org_a.pk
+        assert score.rfm_segment and score.rfm_r in range(1, 6)
+        assert score.churn_probability is not None and 0 <= score.churn_probability <= 1
+        assert score.clv is not None and score.cluster is not None and score.value_quadrant
+        assert score.cluster_name == run.metrics["cluster_names"][str(score.cluster)]
         assert CustomerScoreSnapshot.objects.filter(run=run).count() == 60
     assert run.dropped["cancelled_or_returned"] == 1
-    assert {"read", "rfm", "segmentation", "clv", "churn", "write"} <= set(run.stage_seconds)
+    with tenant_context(org_a):
+        assert run.rows_read == Order.objects.count()  # every order, the dropped ones too
+    assert {"read", "summary", "rfm", "segmentation", "clv", "churn", "write"} <= set(
+        run.stage_seconds
+    )
     assert run.metrics["bgnbd"]["log_likelihood"] < 0
     assert "auc" in run.metrics["churn"]["logistic"]
+    assert run.metrics["write"] == {"scored": 60, "changed": 0, "added": 60, "removed": 0}
+
+
+def test_the_scores_explain_the_churn_risk(org_a):
+    _history(org_a)
+    analytics_run(org=org_a, as_of=AS_OF)
+    with tenant_context(org_a):
+        reasons = [r for score in CustomerScore.objects.all() for r in score.churn_reasons]
+    assert reasons
+    assert {reason["code"] for reason in reasons} <= set(churn.REASONS.values())
+    assert all(isinstance(reason["value"], float) for reason in reasons)
 
 
 def test_a_rerun_replaces_instead_of_duplicating(org_a):
     _history(org_a)
     first = analytics_run(org=org_a, as_of=AS_OF)
     with tenant_context(org_a):
-        before = dict(Customer.objects.values_list("pk", "rfm_segment"))
+        before = dict(CustomerScore.objects.values_list("customer_id", "rfm_segment"))
     second = analytics_run(org=org_a, as_of=AS_OF)
     with tenant_context(org_a):
         assert AnalyticsRun.objects.count() == 1
         assert second.pk == first.pk and second.attempts == 2
         assert CustomerScoreSnapshot.objects.count() == 60
-        assert dict(Customer.objects.values_list("pk", "rfm_segment")) == before
+        assert dict(CustomerScore.objects.values_list("customer_id", "rfm_segment")) == before
 
 
 def test_it_never_touches_another_organization(org_a, org_b):
@@ -89,12 +106,9 @@ def test_it_never_touches_another_organization(org_a, org_b):
     others = _history(org_b, customers=15, seed=3)
     analytics_run(org=org_a, as_of=AS_OF)
     with tenant_context(org_b):
-        assert (
-            not Customer.objects.filter(pk__in=[c.pk for c in others])
-            .exclude(scored_at=None)
-            .exists()
-        )
+        assert not CustomerScore.unscoped.filter(customer__in=others).exists()
         assert AnalyticsRun.objects.count() == 0
+    assert not CustomerScore.unscoped.filter(customer__in=others).exists()
 
 
 def test_customers_whose_orders_disappear_lose_their_scores(org_a):
@@ -104,8 +118,8 @@ def test_customers_whose_orders_disappear_lose_their_scores(org_a):
         Order.objects.filter(customer=customers[5]).update(status="cancelled")
     analytics_run(org=org_a, as_of=AS_OF)
     with tenant_context(org_a):
-        gone = Customer.objects.get(pk=customers[5].pk)
-        assert gone.scored_at is None and gone.rfm_segment == "" and gone.clv is None
+        assert not CustomerScore.objects.filter(customer=customers[5]).exists()
+        assert CustomerScore.objects.count() == 59
 
 
 def test_an_organization_without_orders_succeeds_with_nothing_scored(org_a):

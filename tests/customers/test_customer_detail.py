@@ -103,19 +103,22 @@ def test_an_unscored_customer_shows_the_not_scored_state(customer, viewer):
 def test_a_scored_customer_shows_the_segment_explained(org_a, viewer):
     customer = CustomerFactory(
         organization=org_a,
-        scored_at=timezone.now(),
-        rfm_segment=RfmSegment.CHAMPIONS,
-        rfm_r=5,
-        rfm_f=4,
-        rfm_m=5,
-        rfm_frequency=12,
-        rfm_recency_days=9,
-        clv=Decimal("12345.00"),
-        churn_probability=0.72,
-        churn_reasons=[{"code": "long_since_last_order", "value": 90}],
-        value_quadrant=ValueQuadrant.BEST,
-        cluster=3,
-        cluster_name="Bulk buyers",
+        scores=dict(
+            scored_at=timezone.now(),
+            rfm_segment=RfmSegment.CHAMPIONS,
+            rfm_r=5,
+            rfm_f=4,
+            rfm_m=5,
+            rfm_frequency=12,
+            rfm_recency_days=9,
+            clv=Decimal("12345.00"),
+            churn_probability=0.72,
+            churn_reason_1="long_since_last_order",
+            churn_reason_1_value=90,
+            value_quadrant=ValueQuadrant.BEST,
+            cluster=3,
+            cluster_name="Bulk buyers",
+        ),
     )
 
     html = viewer.get(_url(customer)).content.decode()

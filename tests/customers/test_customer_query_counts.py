@@ -11,6 +11,7 @@ from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
+from analytics.models import CustomerScore
 from customers.models import Contact, Customer, CustomerTag, Interaction
 from tenancy.context import tenant_context
 from tenancy.permissions import Role
@@ -53,9 +54,15 @@ def _populate_customers(org, owners, *, customers: int) -> None:
                     owner=owners[n % len(owners)],
                     custom={"tier": "AB"[n % 2], "seats": n},
                     created_at=now - timedelta(minutes=n),
-                    rfm_segment="loyal" if n % 3 else "",
                 )
                 for n in range(customers)
+            ]
+        )
+        CustomerScore.objects.bulk_create(
+            [
+                CustomerScore(organization=org, customer=c, rfm_segment="loyal", clv=n * 10)
+                for n, c in enumerate(rows)
+                if n % 3
             ]
         )
         CustomerTag.objects.bulk_create(

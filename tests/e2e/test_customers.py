@@ -1,7 +1,9 @@
-"""Customer journeys: finding customers, the 360 page, logging, importing a file, merging."""
+"""Customer journeys: finding customers, the 360 page, logging, importing a file, merging,
+exporting a large list."""
 
 import re
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.utils import timezone
@@ -242,3 +244,38 @@ def test_an_admin_merges_two_customers_keeping_a_value_from_each(
     page.goto(f"{live_server.url}/o/org-a/customers/?q=Fabrikam")
     expect(rows(page)).to_have_count(1)
     expect(rows(page).first).to_contain_text("Fabrikam Inc.")
+
+
+def test_a_manager_has_a_large_export_prepared_and_downloads_it(
+    page: Page, live_server, org_a, alice, settings, shoot: Shoot
+):
+    # Over the threshold the export is a background job (run eagerly here: no broker).
+    settings.EXPORT_IMMEDIATE_MAX_ROWS = 3
+    for i in range(5):
+        CustomerFactory(organization=org_a, name=f"Export Co {i}", lifecycle_stage="active")
+    CustomerFactory(organization=org_a, name="Left Out Ltd", lifecycle_stage="churned")
+    sign_in(page.context, alice, live_server.url)
+    page.goto(f"{live_server.url}/o/org-a/customers/?lifecycle_stage=active")
+    page.get_by_test_id("export-csv").click()
+
+    expect(page.get_by_test_id("export-confirm")).to_contain_text("This list has 5 customers.")
+    shoot(page, "export-confirm", sizes=("laptop",))
+    page.get_by_test_id("export-start").click()
+
+    expect(page.get_by_test_id("export-status")).to_have_attribute("data-status", "done")
+    expect(page.get_by_test_id("export-status")).to_contain_text("5 customers")
+    shoot(page, "export-ready")
+    with page.expect_download() as info:
+        page.get_by_test_id("export-download").click()
+    download = info.value
+    assert re.fullmatch(r"customers-org-a-\d{4}-\d{2}-\d{2}\.csv", download.suggested_filename)
+    # Sent gzip-encoded; the browser saves the CSV itself.
+    text = Path(download.path()).read_text(encoding="utf-8-sig")
+    assert text.startswith("ID,Name,")
+    assert sorted(line.split(",")[1] for line in text.splitlines()[1:]) == [
+        f"Export Co {i}" for i in range(5)
+    ]
+
+    page.goto(f"{live_server.url}/o/org-a/customers/exports/")
+    expect(page.get_by_test_id("export-list").locator("tbody tr")).to_have_count(1)
+    shoot(page, "export-list", sizes=("laptop",))

@@ -28,7 +28,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("in_org_a")]
 def books(org_a):
     """Every kind of price book, and a customer every one of them could apply to."""
     vip = TagFactory(organization=org_a, name="VIP")
-    customer = CustomerFactory(organization=org_a, tags=[vip], rfm_segment="champions")
+    customer = CustomerFactory(organization=org_a, tags=[vip], scores={"rfm_segment": "champions"})
     return {
         "customer": customer,
         "explicit": PriceBookFactory(organization=org_a, name="Just for them"),
@@ -63,7 +63,7 @@ def test_then_the_book_for_the_customers_rfm_segment(books):
 
 
 def test_then_the_default_book(org_a, books):
-    other = CustomerFactory(organization=org_a, rfm_segment="hibernating")
+    other = CustomerFactory(organization=org_a, scores={"rfm_segment": "hibernating"})
 
     resolution = price_book_resolution(customer=other)
 

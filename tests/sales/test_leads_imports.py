@@ -139,6 +139,23 @@ def test_it_imports_an_excel_workbook(media, org_a, admin_a, client_for):
     )
 
 
+def test_a_number_of_employees_that_is_no_plain_number_is_a_bad_row(
+    media, org_a, admin_a, client_for
+):
+    client = client_for(admin_a)
+    content = "First name,Last name,Employees\nJane,Doe,12\nSam,Superscript,\u00b2\n"
+
+    page = client.get(_upload(client, org_a, content.encode())["Location"])
+    response = client.post(
+        _map_url(org_a),
+        {"t": page.context["upload"].token, **_mapping(page), "source": "event", "run": "1"},
+    )
+
+    assert response.status_code in (200, 302)
+    with tenant_context(org_a):
+        assert list(Lead.objects.values_list("last_name", "employees")) == [("Doe", 12)]
+
+
 def test_a_mapping_without_a_name_column_is_refused(media, org_a, admin_a, client_for):
     client = client_for(admin_a)
     page = client.get(_upload(client, org_a, b"Email\na@x.example\n")["Location"])

@@ -85,9 +85,12 @@ def test_the_first_visit_creates_the_default_pipeline(org_a, bob, client_for):
     assert len(response.context["board"].columns) == 7
 
 
+def _column(org, stage):
+    return reverse("sales:opportunity-board-column", args=[org.slug, stage.pk])
+
+
 def test_columns_are_capped_with_a_link_to_the_rest(org_a, bob, stages_a, client_for):
-    for n in range(CARDS_PER_COLUMN + 3):
-        OpportunityFactory(stage=stages_a[0], position=n)
+    cards = [OpportunityFactory(stage=stages_a[0], position=n) for n in range(CARDS_PER_COLUMN + 3)]
 
     response = client_for(bob).get(_board(org_a))
 
@@ -97,7 +100,158 @@ def test_columns_are_capped_with_a_link_to_the_rest(org_a, bob, stages_a, client
         CARDS_PER_COLUMN + 3,
         3,
     )
-    assert f"?stage={stages_a[0].pk}&amp;status=open" in response.content.decode()
+    last = cards[CARDS_PER_COLUMN - 1]
+    html = response.content.decode()
+    assert f'hx-get="{_column(org_a, stages_a[0])}?after={last.position}.{last.pk}"' in html
+    assert "Show more (3 left)" in html
+
+
+def test_cards_link_to_their_page_and_their_move(org_a, bob, stages_a, client_for):
+    card = OpportunityFactory(stage=stages_a[0])
+
+    html = client_for(bob).get(_board(org_a)).content.decode()
+
+    assert f'href="{card.get_absolute_url()}"' in html
+    assert f'data-move-url="{_move(org_a, card)}"' in html
+
+
+# --- Show more --------------------------------------------------------------------------------
+
+
+def test_show_more_answers_the_next_cards_of_the_column(org_a, bob, stages_a, client_for):
+    cards = [
+        OpportunityFactory(stage=stages_a[0], position=n) for n in range(CARDS_PER_COLUMN * 2 + 5)
+    ]
+    OpportunityFactory(stage=stages_a[1], position=99, name="Other column")
+    after = cards[CARDS_PER_COLUMN - 1]
+
+    response = client_for(bob).get(
+        _column(org_a, stages_a[0]) + f"?after={after.position}.{after.pk}", headers=HTMX
+    )
+
+    assert response.status_code == 200
+    page = response.context["column"]
+    assert page.cards == cards[CARDS_PER_COLUMN : CARDS_PER_COLUMN * 2]
+    assert page.more == 5
+    html = response.content.decode()
+    assert "<html" not in html and "Other column" not in html
+    assert f'href="{cards[CARDS_PER_COLUMN].get_absolute_url()}"' in html
+    # The link for the rest replaces the old one (out of band), from the last card shown.
+    last = cards[CARDS_PER_COLUMN * 2 - 1]
+    assert f'id="more-{stages_a[0].pk}" hx-swap-oob="true"' in html
+    assert f"?after={last.position}.{last.pk}" in html and "Show more (5 left)" in html
+
+
+def test_the_last_page_of_a_column_empties_the_link(org_a, bob, stages_a, client_for):
+    cards = [OpportunityFactory(stage=stages_a[0], position=n) for n in range(3)]
+
+    response = client_for(bob).get(
+        _column(org_a, stages_a[0]) + f"?after={cards[0].position}.{cards[0].pk}", headers=HTMX
+    )
+
+    assert response.context["column"].cards == cards[1:]
+    assert response.context["column"].more == 0
+    assert "Show more" not in response.content.decode()
+
+
+def test_show_more_orders_equal_positions_by_id(org_a, bob, stages_a, client_for):
+    first, second, third = (OpportunityFactory(stage=stages_a[0], position=4) for _ in range(3))
+
+    response = client_for(bob).get(
+        _column(org_a, stages_a[0]) + f"?after=4.{first.pk}", headers=HTMX
+    )
+
+    assert response.context["column"].cards == [second, third]
+
+
+def test_show_more_keeps_the_boards_filters(org_a, alice, bob, stages_a, client_for):
+    mine = [OpportunityFactory(stage=stages_a[0], owner=bob, position=n) for n in range(3)]
+    OpportunityFactory(stage=stages_a[0], owner=alice, position=10)
+
+    response = client_for(bob).get(
+        _column(org_a, stages_a[0]) + f"?after=0.{mine[0].pk}&owner={bob.pk}", headers=HTMX
+    )
+
+    assert response.context["column"].cards == mine[1:]
+    assert f"owner={bob.pk}" in response.context["board_query"]
+
+
+def test_show_more_in_a_closed_column_keeps_to_recent_closes(org_a, bob, stages_a, client_for):
+    won = next(s for s in stages_a if s.is_won)
+    first = OpportunityFactory(stage=won, closed_at=timezone.now(), position=1)
+    recent = OpportunityFactory(stage=won, closed_at=timezone.now(), position=2)
+    OpportunityFactory(
+        stage=won, closed_at=timezone.now() - timezone.timedelta(days=90), position=3
+    )
+
+    response = client_for(bob).get(_column(org_a, won) + f"?after=1.{first.pk}", headers=HTMX)
+
+    assert response.context["column"].cards == [recent]
+
+
+@pytest.mark.parametrize("after", ["", "abc", "3", "1.", ".5", "-1.2", "\u00b2.3", "9" * 40 + ".1"])
+def test_a_missing_or_malformed_cursor_starts_the_column_over(
+    after, org_a, bob, stages_a, client_for
+):
+    cards = [OpportunityFactory(stage=stages_a[0], position=n) for n in range(2)]
+
+    response = client_for(bob).get(_column(org_a, stages_a[0]), {"after": after}, headers=HTMX)
+
+    assert response.status_code == 200
+    assert response.context["column"].cards == cards
+
+
+def test_without_htmx_show_more_opens_the_list_of_that_stage(org_a, bob, stages_a, client_for):
+    response = client_for(bob).get(
+        _column(org_a, stages_a[2]) + f"?after=1.2&owner={bob.pk}&amount_min=5"
+    )
+
+    assert response.status_code == 302
+    assert response["Location"] == (
+        reverse("sales:opportunity-list", args=[org_a.slug])
+        + f"?stage={stages_a[2].pk}&status=open&owner={bob.pk}&amount_min=5"
+    )
+
+
+def test_show_more_for_another_organizations_stage_is_a_404(
+    org_a, org_b, bob, stages_a, client_for
+):
+    _pipeline, stages_b = default_pipeline(org_b)
+
+    response = client_for(bob).get(_column(org_a, stages_b[0]), headers=HTMX)
+
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize(("role", "status"), [("support", 403), ("marketing", 403), ("sales", 200)])
+def test_only_sales_roles_see_more_cards(role, status, org_a, member_of, stages_a, client_for):
+    OpportunityFactory(stage=stages_a[0])
+
+    response = client_for(member_of(org_a, role)).get(_column(org_a, stages_a[0]), headers=HTMX)
+
+    assert response.status_code == status
+
+
+def test_show_more_costs_the_same_queries_for_10_or_200_opportunities(
+    org_a, org_b, alice, bob, member_of, client_for
+):
+    _pipeline, stages_b = default_pipeline(org_b)
+    owner_b = member_of(org_b, "sales")
+    _populate(org_b, stages_b, [owner_b], count=10)
+    _pipeline, stages_a = default_pipeline(org_a)
+    _populate(org_a, stages_a, [alice, bob], count=200)
+
+    small = _count_board_queries(
+        client_for(owner_b), _column(org_b, stages_b[0]) + f"?after=0.1&owner={owner_b.pk}", HTMX
+    )
+    large = _count_board_queries(
+        client_for(bob), _column(org_a, stages_a[0]) + f"?after=0.1&owner={bob.pk}", HTMX
+    )
+
+    assert small == large
+    # session, user, organization, membership, the stage, the owner filter's validation, the
+    # count left, the cards, savepoints; PostgreSQL adds the two set_config statements.
+    assert large <= 11 + (2 if connection.vendor == "postgresql" else 0)
 
 
 def test_cards_are_in_position_order(org_a, bob, stages_a, client_for):

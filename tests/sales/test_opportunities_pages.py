@@ -228,6 +228,16 @@ def test_the_form_preselects_the_customer_it_came_from(org_a, bob, stages_a, cli
     assert f'<option value="{customer.pk}" selected>Initech</option>' in response.content.decode()
 
 
+@pytest.mark.parametrize("value", ["\u00b2", "\u0663", "9" * 30, "-4", "x"])
+def test_a_malformed_customer_in_the_address_is_ignored(value, org_a, bob, stages_a, client_for):
+    client = client_for(bob)
+
+    form = client.get(_url(org_a, "opportunity-create"), {"customer": value})
+    contacts = client.get(_url(org_a, "opportunity-contact-options"), {"customer": value})
+
+    assert (form.status_code, contacts.status_code) == (200, 200)
+
+
 def test_the_form_refuses_another_organizations_customer(org_a, org_b, bob, stages_a, client_for):
     foreign = CustomerFactory(organization=org_b)
 

@@ -43,7 +43,9 @@ def _a_pipeline(org: Organization) -> dict:
     return {"pk": pipeline.pk}
 
 
-@url_objects("sales:stage-edit", "sales:stage-shift", "sales:stage-delete")
+@url_objects(
+    "sales:stage-edit", "sales:stage-shift", "sales:stage-delete", "sales:opportunity-board-column"
+)
 def _a_stage(org: Organization) -> dict:
     pipeline, _stages = default_pipeline(org)
     return {"pk": StageFactory(pipeline=pipeline, position=20).pk}

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.db.models import Subquery
 from django.utils.translation import gettext_lazy as _
 
 from customers.models import Customer, CustomerTag
@@ -57,10 +58,12 @@ def price_book_resolution(*, customer: Customer) -> PriceResolution:
     tagged = active.filter(tag__in=tag_ids).first()
     if tagged is not None:
         return PriceResolution(tagged, Reason.TAG)
-    if customer.rfm_segment:
-        segment = active.filter(rfm_segment=customer.rfm_segment).first()
-        if segment is not None:
-            return PriceResolution(segment, Reason.SEGMENT)
+    # The customer's RFM segment lives with its scores (analytics.CustomerScore): read it in
+    # the same query (NULL, matching no book, when the customer is not scored).
+    scored_segment = Customer.objects.filter(pk=customer.pk).values("scores__rfm_segment")[:1]
+    segment = active.exclude(rfm_segment="").filter(rfm_segment=Subquery(scored_segment)).first()
+    if segment is not None:
+        return PriceResolution(segment, Reason.SEGMENT)
     default = active.filter(is_default=True).first()
     if default is not None:
         return PriceResolution(default, Reason.DEFAULT)
