@@ -67,24 +67,38 @@ class AnalyticsRun(TenantModel):
         return (self.finished_at - self.started_at).total_seconds()
 
 
+class ChurnBand(models.TextChoices):
+    """The customer list's churn-risk filter: bands of churn_probability."""
+
+    LOW = "low", _("Low (< 30%)")
+    MEDIUM = "medium", _("Medium (30–60%)")
+    HIGH = "high", _("High (≥ 60%)")
+
+
+CHURN_BAND_LIMITS = {ChurnBand.LOW: 0.3, ChurnBand.MEDIUM: 0.6}  # upper bounds; high: the rest
+
+
 class CustomerScore(TenantModel):
     """A customer's current scores: one row per scored customer, rewritten by every run.
 
-    The scores live here rather than on the customer row. Every score drifts from one day to
-    the next (recency, lifetime value and churn risk do for every customer), so each run
-    rewrites about every row; rewriting a million customer rows rewrote every one of the
-    customer table's two dozen indexes (264 s). This table has no index besides its primary
-    key and a fill factor of 50 (migration 0003), so the nightly update of a row is a HOT
-    update: the new version goes in the same page and no index changes. The customer list
-    joins it through the primary key to filter and sort by score; the customer page reads it
-    with the customer (one join).
+    The scores live here rather than on the customer row. Lifetime value, churn risk and
+    recency drift every day for every customer, so each run rewrites about every row;
+    rewriting a million customer rows rewrote every one of the customer table's two dozen
+    indexes (264 s). This table is narrow, has a fill factor of 50 (migration 0003), and
+    indexes only what changes rarely (segment, cluster, value quadrant, churn band), so most
+    nightly updates are HOT: the new version goes in the same page and no index changes.
+
+    The customer list joins it through the primary key to filter and sort by score. Its
+    filters are served by (organization, filter, customer_created_at, customer) indexes: the
+    customer's creation time is copied here so that "segment X, newest first" walks one index
+    (customers/selectors.py), as it did when the segment was a column of the customer. The
+    customer page reads it with the customer (one join).
 
     No database foreign key: the rows are derived and rewritten nightly (each run deletes the
     rows of customers it no longer scores), and Django deletes a customer's row with the customer.
     """
 
-    # No index of its own: an index would end the HOT updates (see above). Rows are reached by
-    # customer (the primary key), and row-level security keeps them to the tenant.
+    # No index of its own: the indexes below lead with it.
     organization = models.ForeignKey(
         Organization,
         on_delete=models.CASCADE,
@@ -115,8 +129,10 @@ class CustomerScore(TenantModel):
         _("predicted lifetime value"), max_digits=14, decimal_places=2, null=True
     )
     churn_probability = models.FloatField(_("churn probability"), null=True)
+    churn_band = models.CharField(max_length=6, choices=ChurnBand.choices, blank=True)
     # The two features pushing the churn risk up the most (analytics.metrics.churn.REASONS) and
-    # their values: plain columns rather than JSON, which cost a third of the nightly write.
+    # their values: plain columns rather than JSON, whose building and comparing cost seconds of
+    # every nightly write.
     churn_reason_1 = models.CharField(max_length=24, blank=True)
     churn_reason_1_value = models.FloatField(null=True)
     churn_reason_2 = models.CharField(max_length=24, blank=True)
@@ -128,10 +144,23 @@ class CustomerScore(TenantModel):
         _("value quadrant"), max_length=10, choices=ValueQuadrant.choices, blank=True
     )
     scored_at = models.DateTimeField(_("scored"), default=timezone.now)
+    customer_created_at = models.DateTimeField(default=timezone.now)  # customer.created_at
 
     class Meta(TenantModel.Meta):
         verbose_name = _("customer score")
         verbose_name_plural = _("customer scores")
+        indexes = [
+            models.Index(
+                fields=["organization", name, "-customer_created_at", "-customer"],
+                name=f"customerscore_org_{short}_idx",
+            )
+            for name, short in (
+                ("rfm_segment", "segment"),
+                ("cluster", "cluster"),
+                ("value_quadrant", "quadrant"),
+                ("churn_band", "churn"),
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.customer_id}: {self.rfm_segment}"

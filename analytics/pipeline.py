@@ -31,8 +31,15 @@ from threadpoolctl import threadpool_limits
 
 from analytics import scoring
 from analytics.metrics import churn, prepare, summary
-from analytics.models import AnalyticsRun, CustomerScore, CustomerScoreSnapshot, RunStatus
-from customers.models import RfmSegment, ValueQuadrant
+from analytics.models import (
+    CHURN_BAND_LIMITS,
+    AnalyticsRun,
+    ChurnBand,
+    CustomerScore,
+    CustomerScoreSnapshot,
+    RunStatus,
+)
+from customers.models import Customer, RfmSegment, ValueQuadrant
 from sales.models import Order
 from tenancy.context import tenant_context
 from tenancy.models import Organization, User
@@ -130,7 +137,8 @@ def analytics_run(*, org: Organization, as_of: date, by: User | None = None) -> 
                 error=str(error)[:2000],
                 stage_seconds=timings,
             )
-        run.refresh_from_db()
+        with tenant_context(org):  # the ledger row is only visible to its tenant
+            run.refresh_from_db()
         raise
     finally:
         cache.delete(key)
@@ -314,12 +322,14 @@ SCORE_FIELDS = [
     "cluster_name",
     "clv",
     "churn_probability",
+    "churn_band",
     "churn_reason_1",
     "churn_reason_1_value",
     "churn_reason_2",
     "churn_reason_2_value",
     "profitability",
     "value_quadrant",
+    "customer_created_at",
 ]
 SNAPSHOT_FIELDS = [
     "rfm_r",
@@ -411,20 +421,26 @@ _STAGING = [
 # From the staged numbers to the score columns (text from the code arrays, NULL for NaN / -1).
 _INCOMING_SQL = """
 CREATE TEMP TABLE analytics_incoming ON COMMIT DROP AS
-SELECT customer_id, rfm_recency_days, rfm_frequency,
-       round(rfm_monetary::numeric, 2) AS rfm_monetary, rfm_r, rfm_f, rfm_m,
-       (%(segments)s::text[])[segment + 1] AS rfm_segment,
-       NULLIF(cluster, -1) AS cluster,
-       COALESCE((%(cluster_names)s::text[])[cluster + 1], '') AS cluster_name,
-       round(NULLIF(clv, 'NaN')::numeric, 2) AS clv,
-       NULLIF(churn_probability, 'NaN') AS churn_probability,
-       COALESCE((%(reasons)s::text[])[reason1 + 1], '') AS churn_reason_1,
-       CASE WHEN reason1 >= 0 THEN value1 END AS churn_reason_1_value,
-       COALESCE((%(reasons)s::text[])[reason2 + 1], '') AS churn_reason_2,
-       CASE WHEN reason2 >= 0 THEN value2 END AS churn_reason_2_value,
-       round(NULLIF(profitability, 'NaN')::numeric, 2) AS profitability,
-       (%(quadrants)s::text[])[quadrant + 1] AS value_quadrant
-  FROM analytics_staging
+SELECT s.customer_id, s.rfm_recency_days, s.rfm_frequency,
+       round(s.rfm_monetary::numeric, 2) AS rfm_monetary, s.rfm_r, s.rfm_f, s.rfm_m,
+       (%(segments)s::text[])[s.segment + 1] AS rfm_segment,
+       NULLIF(s.cluster, -1) AS cluster,
+       COALESCE((%(cluster_names)s::text[])[s.cluster + 1], '') AS cluster_name,
+       round(NULLIF(s.clv, 'NaN')::numeric, 2) AS clv,
+       NULLIF(s.churn_probability, 'NaN') AS churn_probability,
+       CASE WHEN s.churn_probability = 'NaN' THEN ''
+            WHEN s.churn_probability < %(low)s THEN 'low'
+            WHEN s.churn_probability < %(medium)s THEN 'medium' ELSE 'high' END AS churn_band,
+       COALESCE((%(reasons)s::text[])[s.reason1 + 1], '') AS churn_reason_1,
+       CASE WHEN s.reason1 >= 0 THEN s.value1 END AS churn_reason_1_value,
+       COALESCE((%(reasons)s::text[])[s.reason2 + 1], '') AS churn_reason_2,
+       CASE WHEN s.reason2 >= 0 THEN s.value2 END AS churn_reason_2_value,
+       round(NULLIF(s.profitability, 'NaN')::numeric, 2) AS profitability,
+       (%(quadrants)s::text[])[s.quadrant + 1] AS value_quadrant,
+       c.created_at AS customer_created_at
+  FROM analytics_staging s
+  CROSS JOIN LATERAL (SELECT created_at FROM customers_customer
+                       WHERE organization_id = %(org)s AND id = s.customer_id) c
 """
 
 
@@ -469,27 +485,28 @@ def _write_postgres(org, run, as_of, table, cluster_names, scored_at) -> dict:
                 "cluster_names": cluster_names,
                 "reasons": REASON_CODES,
                 "quadrants": QUADRANTS,
+                "low": CHURN_BAND_LIMITS[ChurnBand.LOW],
+                "medium": CHURN_BAND_LIMITS[ChurnBand.MEDIUM],
+                "org": org_id,
             },
         )
+        scored = cursor.rowcount  # customers deleted since the orders were read drop out
         cursor.execute("ANALYZE analytics_incoming")
-        # Only the rows whose scores changed: a rerun of the same day rewrites nothing.
+        # One pass over the incoming rows, each a primary-key probe: new customers are
+        # inserted, the others updated only where a score changed (a rerun of the same day
+        # rewrites nothing), in key order so that the primary key grows at its end.
+        excluded = ", ".join(f"EXCLUDED.{name}" for name in SCORE_FIELDS)
         cursor.execute(
-            f"UPDATE analytics_customerscore s SET ({columns}, scored_at) = ({incoming}, %s) "
-            "FROM analytics_incoming i WHERE s.organization_id = %s "
-            f"AND s.customer_id = i.customer_id AND ({current}) IS DISTINCT FROM ({incoming})",
-            [scored_at, org_id],
+            "WITH upserted AS (INSERT INTO analytics_customerscore AS s (organization_id, "
+            f"customer_id, {columns}, scored_at) SELECT %s, i.customer_id, {incoming}, %s "
+            "FROM analytics_incoming i ORDER BY i.customer_id ON CONFLICT (customer_id) "
+            f"DO UPDATE SET ({columns}, scored_at) = ({excluded}, EXCLUDED.scored_at) "
+            f"WHERE ({current}) IS DISTINCT FROM ({excluded}) RETURNING (xmax = 0) AS added) "
+            "SELECT count(*) FILTER (WHERE added), count(*) FILTER (WHERE NOT added) "
+            "FROM upserted",
+            [org_id, scored_at],
         )
-        changed = cursor.rowcount
-        # In key order, so that the primary key grows at its end.
-        cursor.execute(
-            f"INSERT INTO analytics_customerscore (organization_id, customer_id, {columns}, "
-            f"scored_at) SELECT %s, i.customer_id, {incoming}, %s FROM analytics_incoming i "
-            "WHERE NOT EXISTS (SELECT 1 FROM analytics_customerscore s "
-            "WHERE s.organization_id = %s AND s.customer_id = i.customer_id) "
-            "ORDER BY i.customer_id",
-            [org_id, scored_at, org_id],
-        )
-        added = cursor.rowcount
+        added, changed = cursor.fetchone()
         # Customers scored before but not now (their orders were cancelled, say) lose their scores.
         cursor.execute(
             "DELETE FROM analytics_customerscore s WHERE s.organization_id = %s AND NOT EXISTS "
@@ -510,7 +527,7 @@ def _write_postgres(org, run, as_of, table, cluster_names, scored_at) -> dict:
             [org_id, run.pk, as_of],
         )
         cursor.execute("DROP TABLE analytics_staging, analytics_incoming")
-    return {"scored": len(table), "changed": changed, "added": added, "removed": removed}
+    return {"scored": scored, "changed": changed, "added": added, "removed": removed}
 
 
 def _score_rows(table: pd.DataFrame, cluster_names: list[str]) -> list[dict]:
@@ -540,6 +557,7 @@ def _score_rows(table: pd.DataFrame, cluster_names: list[str]) -> list[dict]:
                 "churn_probability": None
                 if np.isnan(row.churn_probability)
                 else float(row.churn_probability),
+                "churn_band": churn_band(row.churn_probability),
                 **reasons,
                 "profitability": _money(row.profitability),
                 "value_quadrant": QUADRANTS[row.quadrant],
@@ -548,13 +566,32 @@ def _score_rows(table: pd.DataFrame, cluster_names: list[str]) -> list[dict]:
     return rows
 
 
+def churn_band(probability: float) -> str:
+    """The churn-risk band of a probability ("" when unknown), as _INCOMING_SQL sets it."""
+    if np.isnan(probability):
+        return ""
+    for band, limit in CHURN_BAND_LIMITS.items():
+        if probability < limit:
+            return band.value
+    return ChurnBand.HIGH.value
+
+
 def _money(value: float) -> Decimal | None:
     return None if np.isnan(value) else Decimal(str(round(float(value), 2)))
 
 
 def _write_plain(org, run, as_of, table, cluster_names, scored_at) -> dict:
     """Replace the organization's score rows (SQLite: the tests and the small demo)."""
-    rows = _score_rows(table, cluster_names)
+    created = dict(
+        Customer.objects.filter(pk__in=table["customer_id"].tolist()).values_list(
+            "pk", "created_at"
+        )
+    )
+    rows = [
+        {**row, "customer_created_at": created[row["customer_id"]]}
+        for row in _score_rows(table, cluster_names)
+        if row["customer_id"] in created  # not deleted since the orders were read
+    ]
     scored_ids = {row["customer_id"] for row in rows}
     existing = set(CustomerScore.objects.values_list("customer_id", flat=True))
     CustomerScore.objects.all().delete()

@@ -144,11 +144,11 @@ def _inputs(org_slug: str, rng: random.Random) -> dict:
             cursors.append(encode_cursor([created_at, pk]))
         cursors = [{"after": c} for c in cursors]
         # Deep in the lifetime-value order too: a decimal key, NULLs (not scored) last.
-        by_clv = live.filter(clv__isnull=False).order_by("-clv", "-id")
+        by_clv = live.filter(scores__clv__isnull=False).order_by("-scores__clv", "-id")
         scored = by_clv.count()
         for depth in (10_000, scored // 2):
             if 0 <= depth < scored:
-                clv, pk = by_clv.values_list("clv", "id")[depth]
+                clv, pk = by_clv.values_list("scores__clv", "id")[depth]
                 cursors.append({"sort": "-clv", "after": encode_cursor([clv, pk])})
         tags = list(org_tags(org))
     names, emails, phones, shorts = [], [], [], []

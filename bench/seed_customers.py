@@ -58,6 +58,7 @@ BIG_TABLES = [
     "customers_contact",
     "customers_customertag",
     "customers_interaction",
+    "analytics_customerscore",
 ]
 
 # --- Vocabulary -------------------------------------------------------------------------------
@@ -189,12 +190,12 @@ SEGMENTS = [  # (segment, weight)
     ("lost", 10),
 ]
 CLUSTERS = ["Loyal high spenders", "Bargain hunters", "Occasional buyers", "New and curious"]
-CHURN_REASONS = [
-    "Long since the last order",
-    "Fewer orders than before",
-    "Spends less per order",
-    "Open support tickets",
-    "No reply to the last campaigns",
+CHURN_REASONS = [  # (code, a typical value), as analytics.metrics.churn explains the risk
+    ("long_since_last_order", 200),
+    ("few_orders", 2),
+    ("low_order_value", 40),
+    ("short_relationship", 60),
+    ("no_recent_orders", 0),
 ]
 CUSTOM_FIELDS = [  # (key, label, type, choices)
     ("loyalty_number", "Loyalty number", "text", []),
@@ -321,6 +322,15 @@ CUSTOMER_COLUMNS = [
     "consent_phone",
     "consent_phone_source",
     "custom",
+    "created_at",
+    "updated_at",
+    "created_by_id",
+    "merged_into_id",
+]
+# The scores of the customers the nightly job would score (analytics.CustomerScore).
+SCORE_COLUMNS = [
+    "organization_id",
+    "customer_id",
     "rfm_recency_days",
     "rfm_frequency",
     "rfm_monetary",
@@ -332,14 +342,15 @@ CUSTOMER_COLUMNS = [
     "cluster_name",
     "clv",
     "churn_probability",
-    "churn_reasons",
+    "churn_band",
+    "churn_reason_1",
+    "churn_reason_1_value",
+    "churn_reason_2",
+    "churn_reason_2_value",
     "profitability",
     "value_quadrant",
     "scored_at",
-    "created_at",
-    "updated_at",
-    "created_by_id",
-    "merged_into_id",
+    "customer_created_at",
 ]
 CONTACT_COLUMNS = [
     "id",
@@ -405,9 +416,9 @@ class Generator:
             shown = f"+{prefix} {national[:3]} {national[3:6]} {national[6:]}"
         return shown, prefix + national
 
-    def chunk(self, count: int) -> tuple[str, str, str, str]:
+    def chunk(self, count: int) -> tuple[str, str, str, str, str]:
         rng, now = self.rng, self.now
-        customers, contacts, tags, interactions = [], [], [], []
+        customers, contacts, tags, interactions, scores = [], [], [], [], []
         ids = self.next_ids
         for _ in range(count):
             ids["customer"] += 1
@@ -463,26 +474,35 @@ class Generator:
                 churn = round(rng.betavariate(2, 5), 4)
                 segment = rng.choices([s for s, _w in SEGMENTS], cum_weights=self.segment_cum)[0]
                 cluster = rng.randrange(len(CLUSTERS))
-                analytics = [
-                    rng.randint(1, 900),  # rfm_recency_days
-                    frequency,
-                    monetary,
-                    rng.randint(1, 5),
-                    rng.randint(1, 5),
-                    rng.randint(1, 5),
-                    segment,
-                    cluster,
-                    CLUSTERS[cluster],
-                    clv,
-                    churn,
-                    rng.sample(CHURN_REASONS, rng.randint(0, 2)) if churn > 0.3 else [],
-                    round(monetary * rng.uniform(-0.1, 0.4), 2),
-                    rng.choice(["best", "spenders", "frequent", "uncertain"]),
-                    now - timedelta(hours=rng.randint(1, 30)),
-                ]
-            else:
-                analytics = [None, None, None, None, None, None, "", None, "", None, None, []]
-                analytics += [None, "", None]
+                reasons = rng.sample(CHURN_REASONS, rng.randint(0, 2)) if churn > 0.3 else []
+                reasons += [("", None)] * (2 - len(reasons))
+                band = "low" if churn < 0.3 else "medium" if churn < 0.6 else "high"
+                scores.append(
+                    _row(
+                        [
+                            self.org_id,
+                            cid,
+                            rng.randint(1, 900),  # rfm_recency_days
+                            frequency,
+                            monetary,
+                            rng.randint(1, 5),
+                            rng.randint(1, 5),
+                            rng.randint(1, 5),
+                            segment,
+                            cluster,
+                            CLUSTERS[cluster],
+                            clv,
+                            churn,
+                            band,
+                            *reasons[0],
+                            *reasons[1],
+                            round(monetary * rng.uniform(-0.1, 0.4), 2),
+                            rng.choice(["best", "spenders", "frequent", "uncertain"]),
+                            now - timedelta(hours=rng.randint(1, 30)),
+                            created,
+                        ]
+                    )
+                )
             # Duplicates merged into an earlier customer stay in the table, hidden.
             merged_into = rng.randint(1, cid - 1) if cid > 10 and rng.random() < 0.003 else None
             customers.append(
@@ -533,7 +553,6 @@ class Generator:
                         "unknown",
                         "",
                         custom,
-                        *analytics,
                         created,
                         updated,
                         owner,
@@ -599,7 +618,13 @@ class Generator:
                         ]
                     )
                 )
-        return "".join(customers), "".join(contacts), "".join(tags), "".join(interactions)
+        return (
+            "".join(customers),
+            "".join(contacts),
+            "".join(tags),
+            "".join(interactions),
+            "".join(scores),
+        )
 
 
 # --- The load ---------------------------------------------------------------------------------
@@ -691,7 +716,7 @@ def seed(*, slug: str, customers: int, chunk: int, seed_value: int, keep_indexes
     print(f"organization {slug} (id {org.pk}), {len(owners)} owners", flush=True)
 
     generator = Generator(org_id=org.pk, owners=owners, tag_ids=tag_ids, seed=seed_value)
-    totals = dict.fromkeys(["customers", "contacts", "tags", "interactions"], 0)
+    totals = dict.fromkeys(["customers", "contacts", "tags", "interactions", "scores"], 0)
     gen_time = copy_time = 0.0
     with tenant_context(org), connection.cursor() as cursor:
         # Non-deferred foreign-key checks: a million deferred checks would queue until COMMIT.
@@ -716,6 +741,7 @@ def seed(*, slug: str, customers: int, chunk: int, seed_value: int, keep_indexes
             _copy(cursor, "customers_contact", CONTACT_COLUMNS, rows[1])
             _copy(cursor, "customers_customertag", TAG_COLUMNS, rows[2])
             _copy(cursor, "customers_interaction", INTERACTION_COLUMNS, rows[3])
+            _copy(cursor, "analytics_customerscore", SCORE_COLUMNS, rows[4])
             t2 = time.perf_counter()
             gen_time += t1 - t0
             copy_time += t2 - t1

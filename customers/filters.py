@@ -5,9 +5,11 @@ from decimal import Decimal, InvalidOperation
 
 import django_filters
 from django import forms
+from django.db import connections
 from django.db.models import F, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
+from analytics.models import ChurnBand
 from crm_site.text_lookups import IContains
 from customers.matching import normalize_phone
 from customers.models import (
@@ -23,15 +25,6 @@ from customers.models import (
     ValueQuadrant,
 )
 from tenancy.models import User
-
-
-class ChurnBand:
-    LOW = "low"
-    MEDIUM = "medium"
-    HIGH = "high"
-    choices = [(LOW, _("Low (< 30%)")), (MEDIUM, _("Medium (30–60%)")), (HIGH, _("High (≥ 60%)"))]
-    ranges = {LOW: (0.0, 0.3), MEDIUM: (0.3, 0.6), HIGH: (0.6, 1.01)}
-
 
 SORTS = {
     "-created": ("created_at", True, False, _("Newest first")),
@@ -156,10 +149,9 @@ class CustomerFilter(django_filters.FilterSet):
         )
 
     def filter_churn(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        low, high = ChurnBand.ranges[value]
-        return queryset.filter(
-            scores__churn_probability__gte=low, scores__churn_probability__lt=high
-        )
+        # The band is stored with the scores (and indexed): the nightly job sets it from the
+        # probability, which changes every day while the band seldom does.
+        return queryset.filter(scores__churn_band=value)
 
     def filter_noop(self, queryset: QuerySet, name: str, value) -> QuerySet:
         return queryset
@@ -173,24 +165,52 @@ class CustomerFilter(django_filters.FilterSet):
 
 
 def _custom_filter(definition: CustomFieldDefinition) -> django_filters.Filter:
-    key = f"custom__{definition.key}"
+    key = definition.key
     label = definition.label
     if definition.field_type == CustomFieldType.CHOICE:
         return django_filters.ChoiceFilter(
-            field_name=key, choices=[(c, c) for c in definition.choices], label=label
+            field_name=f"custom__{key}",
+            choices=[(c, c) for c in definition.choices],
+            label=label,
+            method=_json_equals(key),
         )
     if definition.field_type == CustomFieldType.BOOLEAN:
-        return django_filters.BooleanFilter(field_name=key, label=label)
+        return django_filters.BooleanFilter(
+            field_name=f"custom__{key}", label=label, method=_json_equals(key)
+        )
     if definition.field_type == CustomFieldType.NUMBER:
-        return django_filters.NumberFilter(field_name=key, label=label, method=_number_equals(key))
+        return django_filters.NumberFilter(
+            field_name=f"custom__{key}", label=label, method=_number_equals(key)
+        )
     if definition.field_type == CustomFieldType.DATE:
         return django_filters.DateFilter(
-            field_name=key,
+            field_name=f"custom__{key}",
             label=label,
             method=_date_equals(key),
             widget=forms.DateInput(attrs={"type": "date"}),
         )
-    return django_filters.CharFilter(field_name=key, lookup_expr="icontains", label=label)
+    return django_filters.CharFilter(
+        field_name=f"custom__{key}", lookup_expr="icontains", label=label
+    )
+
+
+def custom_value_filter(queryset: QuerySet, key: str, value) -> QuerySet:
+    """The customers whose custom field `key` equals `value` (a JSON scalar).
+
+    On PostgreSQL as containment, `custom @> '{"key": value}'`, which the (organization, custom)
+    GIN index serves (migration 0008): a choice that few or no customers have is found without
+    walking the organization's rows. SQLite has no JSON containment: a comparison of the key.
+    """
+    if connections[queryset.db].vendor == "postgresql":
+        return queryset.filter(custom__contains={key: value})
+    return queryset.filter(**{f"custom__{key}": value})
+
+
+def _json_equals(key: str):
+    def method(queryset, name, value):
+        return custom_value_filter(queryset, key, value)
+
+    return method
 
 
 def _number_equals(key: str):
@@ -200,13 +220,13 @@ def _number_equals(key: str):
         except (InvalidOperation, TypeError):
             return queryset.none()
         # JSON stores numbers as numbers; compare as such.
-        return queryset.filter(**{key: float(number) if number % 1 else int(number)})
+        return custom_value_filter(queryset, key, float(number) if number % 1 else int(number))
 
     return method
 
 
 def _date_equals(key: str):
     def method(queryset, name, value):
-        return queryset.filter(**{key: value.isoformat()})
+        return custom_value_filter(queryset, key, value.isoformat())
 
     return method

@@ -199,8 +199,9 @@ def _export(request, *, fmt: str):
     queryset = selectors.customer_list(org=org, user=request.user, params=request.GET)
     list_url = reverse("customers:customer-list", kwargs={"org_slug": org.slug})
     list_url += f"?{request.GET.urlencode()}" if request.GET else ""
+    sparse = selectors.customer_list_searches_text(request.GET)
     limit = settings.EXPORT_XLSX_MAX_ROWS
-    if fmt == "xlsx" and capped_count(queryset, cap=limit) > limit:
+    if fmt == "xlsx" and capped_count(queryset, cap=limit, sparse=sparse) > limit:
         messages.error(
             request,
             _(
@@ -213,7 +214,7 @@ def _export(request, *, fmt: str):
     if request.method == "POST":
         return _export_start(request, fmt=fmt, back=list_url)
     immediate = settings.EXPORT_IMMEDIATE_MAX_ROWS
-    if capped_count(queryset, cap=immediate) > immediate:
+    if capped_count(queryset, cap=immediate, sparse=sparse) > immediate:
         context = {"fmt": fmt, "total": queryset.count(), "list_url": list_url}
         return render(request, "customers/exports/export_confirm.html", context)
     custom_fields = selectors.custom_field_list(org=org)

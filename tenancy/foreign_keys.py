@@ -17,8 +17,8 @@ A migration then adds the key:
     from tenancy.foreign_keys import AddTenantForeignKey, ValidateTenantForeignKey
 
     operations = [..., AddTenantForeignKey("contact", "customer")]        # NOT VALID: instant
-    # and, in a migration with atomic = False (each check commits on its own, and rows can
-    # still be written while it reads the table):
+    # and, in a migration with atomic = False (it checks the existing rows tenant by tenant,
+    # reading only, and then marks the key valid):
     operations = [ValidateTenantForeignKey("contact", "customer")]
 
 The key is DEFERRABLE INITIALLY DEFERRED and NO ACTION, like the keys Django creates. On SQLite
@@ -26,7 +26,7 @@ both operations do nothing. tests/tenancy/test_foreign_keys.py checks that every
 a tenant table that is deleted in bulk (customers, contacts) has this shape and an index.
 """
 
-from django.db import migrations
+from django.db import IntegrityError, migrations, transaction
 
 
 def constraint_name(table: str, column: str) -> str:
@@ -88,16 +88,46 @@ class AddTenantForeignKey(migrations.operations.base.Operation):
 
 
 class ValidateTenantForeignKey(AddTenantForeignKey):
-    """Check the rows that were there when AddTenantForeignKey added the key (one anti-join,
-    PostgreSQL only). Put it in a migration with atomic = False: VALIDATE takes a lock that lets
-    rows be read and written meanwhile, but only if it is not in the transaction that added the
-    key."""
+    """Check the rows that were there when AddTenantForeignKey added the key, then mark it
+    valid (PostgreSQL only). Put it in a migration with atomic = False: outside the transaction
+    that added the key, the check lets the tables be read and written meanwhile.
+
+    PostgreSQL's own check (VALIDATE CONSTRAINT) cannot be trusted here: it runs as the
+    migrating role, the tables' owner, whom FORCE ROW LEVEL SECURITY subjects to the tenant
+    policy, so with no tenant set it sees no rows and passes whatever the data. So the rows are
+    checked one organization at a time, with that tenant set (a key only ever joins rows of one
+    organization), and a row pointing nowhere stops the migration.
+    """
 
     def database_forwards(self, app_label, schema_editor, from_state, to_state) -> None:
         if schema_editor.connection.vendor != "postgresql":
             return
-        table, column, _target = _key(app_label, to_state, self.model_name, self.field_name)
+        table, column, target = _key(app_label, to_state, self.model_name, self.field_name)
         quote = schema_editor.quote_name
+        organizations = to_state.apps.get_model("tenancy", "Organization")._meta.db_table
+        orphans_sql = (
+            f"SELECT r.id, r.{quote(column)} FROM ONLY {quote(table)} r "
+            f"WHERE r.organization_id = %s AND r.{quote(column)} IS NOT NULL AND NOT EXISTS ("
+            f"SELECT 1 FROM ONLY {quote(target)} t "
+            f"WHERE t.organization_id = r.organization_id AND t.id = r.{quote(column)}) LIMIT 5"
+        )
+        connection = schema_editor.connection
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT id FROM {quote(organizations)} ORDER BY id")
+            organization_ids = [row[0] for row in cursor.fetchall()]
+        for organization_id in organization_ids:
+            with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT set_config('app.tenant_id', %s, true)", [str(organization_id)]
+                )
+                cursor.execute(orphans_sql, [organization_id])
+                orphans = cursor.fetchall()
+                cursor.execute("SELECT set_config('app.tenant_id', '', true)")
+            if orphans:
+                raise IntegrityError(
+                    f"{table}.{column}: rows of organization {organization_id} point at no "
+                    f"{target} row of that organization, e.g. (id, {column}) {orphans}"
+                )
         schema_editor.execute(
             f"ALTER TABLE {quote(table)} "
             f"VALIDATE CONSTRAINT {quote(constraint_name(table, column))}"

@@ -105,9 +105,13 @@ class CustomerFactory(TenantFactory):
         if not create or extracted is None:
             return
         from analytics.models import CustomerScore
+        from analytics.pipeline import churn_band
 
+        values = {"customer_created_at": self.created_at, **extracted}
+        if values.get("churn_probability") is not None:  # as the job sets it
+            values.setdefault("churn_band", churn_band(values["churn_probability"]))
         with tenant_context(self.organization):
-            CustomerScore.objects.create(organization=self.organization, customer=self, **extracted)
+            CustomerScore.objects.create(organization=self.organization, customer=self, **values)
 
 
 class ContactFactory(TenantFactory):

@@ -108,29 +108,37 @@ def test_capped_count_stops_one_past_the_cap(in_org):
     assert capped_count(Customer.objects.all(), cap=100) == 8
 
 
-def test_capped_count_counts_a_filtered_list_and_an_empty_one(in_org):
+@pytest.mark.parametrize("sparse", [False, True])
+def test_capped_count_counts_a_filtered_list_and_an_empty_one(in_org, sparse):
     for n in range(6):
         CustomerFactory(organization=in_org, name=f"Searched {n}" if n % 2 else f"Other {n}")
     searched = Customer.objects.filter(name__icontains="searched")
 
-    assert capped_count(searched, cap=2) == 3
-    assert capped_count(searched, cap=10) == 3
-    assert capped_count(Customer.objects.none(), cap=10) == 0
-    assert capped_count(Customer.objects.filter(pk__in=[]), cap=10) == 0
+    assert capped_count(searched, cap=2, sparse=sparse) == 3
+    assert capped_count(searched, cap=10, sparse=sparse) == 3
+    assert capped_count(Customer.objects.none(), cap=10, sparse=sparse) == 0
+    assert capped_count(Customer.objects.filter(pk__in=[]), cap=10, sparse=sparse) == 0
 
 
-def test_capped_count_on_postgresql_plans_the_matches_for_all_rows(in_org):
-    # A MATERIALIZED CTE read up to the cap, rather than `LIMIT cap + 1` inside the count,
-    # which led the planner to scan every row of the tenant for a rare substring.
-    CustomerFactory(organization=in_org)
+def _count_sql(queryset, **kwargs) -> str:
     with CaptureQueriesContext(connection) as queries:
-        assert capped_count(Customer.objects.order_by("name"), cap=5) == 1
+        capped_count(queryset, cap=5, **kwargs)
+    (sql,) = [q["sql"] for q in queries.captured_queries if "count(" in q["sql"].lower()]
+    return sql
 
-    (sql,) = [q["sql"] for q in queries.captured_queries if "count" in q["sql"].lower()]
+
+def test_a_sparse_count_on_postgresql_plans_for_all_the_matches(in_org):
+    # A substring search: a MATERIALIZED CTE read up to the cap, rather than `LIMIT cap + 1`
+    # inside the count, which led the planner to scan every row of the tenant for a rare text.
+    searched = Customer.objects.filter(name__icontains="rare").order_by("name")
+
+    sparse, dense = _count_sql(searched, sparse=True), _count_sql(searched)
+
     if connection.vendor == "postgresql":
-        assert sql.startswith("WITH matches AS MATERIALIZED (") and "ORDER BY" not in sql
+        assert sparse.startswith("WITH matches AS MATERIALIZED (") and "ORDER BY" not in sparse
     else:
-        assert "LIMIT 6" in sql
+        assert sparse == dense
+    assert "LIMIT 6" in dense and "MATERIALIZED" not in dense
 
 
 def test_count_label_says_plus_over_the_cap():

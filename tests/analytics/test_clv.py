@@ -83,3 +83,42 @@ def test_clv_grows_with_frequency_and_spend(cdnow, bgnbd):
     values = clv.clv(bgnbd, gg, frame, horizon=52, discount_rate=0.01, margin=0.3)
     assert values.iloc[0] < values.iloc[1] < values.iloc[2]
     assert (values > 0).all()
+
+
+def test_the_analytic_gradient_matches_finite_differences():
+    rng = np.random.default_rng(0)
+    x = rng.poisson(2, 500).astype(float)
+    big_t = rng.uniform(1, 50, 500)
+    t_x = np.where(x > 0, rng.uniform(0, 1, 500) * big_t, 0.0)
+    likelihood = clv._BgNbdLikelihood(x, t_x, big_t, np.ones(500))
+    params = np.array([0.5, 3.0, 0.8, 2.5])
+    value, gradient = likelihood(*params)
+    assert value == pytest.approx(clv.bgnbd_log_likelihood(*params, x, t_x, big_t).sum())
+    for i in range(4):
+        step = np.zeros(4)
+        step[i] = 1e-6
+        numeric = (likelihood(*(params + step))[0] - likelihood(*(params - step))[0]) / 2e-6
+        assert gradient[i] == pytest.approx(numeric, rel=1e-5)
+
+
+def test_clv_on_distinct_customers_equals_the_sum_customer_by_customer(cdnow, bgnbd):
+    gg = clv.fit_gamma_gamma(cdnow["x"], cdnow["zbar"])
+    frame = pd.DataFrame(
+        {
+            "frequency": cdnow["x"].astype(float),
+            "recency": cdnow["t_x"],
+            "T": cdnow["T"],
+            "monetary": cdnow["zbar"],
+        }
+    )
+    values = clv.clv(bgnbd, gg, frame, horizon=52, discount_rate=0.01, margin=0.3, steps=4)
+    spend = clv.expected_average_spend(gg, frame["frequency"], frame["monetary"])
+    expected = np.zeros(len(frame))
+    previous = np.zeros(len(frame))
+    for i in range(1, 5):
+        cumulative = clv.expected_purchases(
+            bgnbd, 13 * i, frame["frequency"], frame["recency"], frame["T"]
+        )
+        expected += (cumulative - previous) * spend * 0.3 / 1.01**i
+        previous = cumulative
+    np.testing.assert_allclose(values.to_numpy(), expected, rtol=1e-10)

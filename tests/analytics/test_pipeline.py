@@ -4,12 +4,14 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import numpy as np
+import pandas as pd
 import pytest
 from django.utils import timezone
 
-from analytics.metrics import churn
+from analytics import pipeline
+from analytics.metrics import churn, prepare, summary
 from analytics.models import AnalyticsRun, CustomerScore, CustomerScoreSnapshot, RunStatus
-from analytics.pipeline import analytics_run
+from analytics.pipeline import analytics_run, churn_band
 from customers.models import Customer
 from sales.models import Order
 from tenancy.context import tenant_context
@@ -127,3 +129,56 @@ def test_an_organization_without_orders_succeeds_with_nothing_scored(org_a):
     run = analytics_run(org=org_a, as_of=AS_OF)
     assert run.status == RunStatus.SUCCEEDED
     assert run.metrics["customers_scored"] == 0
+
+
+def test_the_database_read_gives_the_summary_of_the_orders(org_a):
+    """On PostgreSQL the orders come by binary COPY with the dropped rows counted in SQL: the
+    summary must be the one the pure functions compute from the same orders."""
+    customers = _history(org_a)
+    with tenant_context(org_a):
+        Customer.objects.filter(pk=customers[1].pk).update(merged_into=customers[0])
+        Order.objects.filter(customer=customers[2]).update(is_gift=True)
+        Order.objects.filter(customer=customers[3]).update(total=Decimal("0"))
+        rows = list(
+            Order.objects.exclude(customer=customers[1]).values_list(
+                "customer_id", "ordered_at", "total", "cost_total", "status", "is_gift"
+            )
+        )
+        loaded = pipeline.load_orders(org_a, pipeline.as_of_timestamp(AS_OF))
+        actual = pipeline.summarize_orders(loaded, AS_OF)
+    frame = pd.DataFrame(
+        rows, columns=["customer_id", "ordered_at", "amount", "cost", "status", "is_gift"]
+    )
+    frame[["amount", "cost"]] = frame[["amount", "cost"]].astype(float)
+    prepared = prepare.prepare_orders(frame, as_of=pipeline.as_of_timestamp(AS_OF))
+    first = prepared.orders["ordered_at"].min()
+    _horizon, cutoff = churn.training_window(first, pipeline.as_of_timestamp(AS_OF), 90)
+    expected = summary.customer_summary(
+        prepared.orders, as_of=pipeline.as_of_timestamp(AS_OF), cutoff=cutoff
+    )
+    assert loaded.rows_read == len(frame)
+    assert loaded.dropped == prepared.dropped
+    assert prepared.dropped["gifts"] > 0 and prepared.dropped["cancelled_or_returned"] == 1
+    assert customers[1].pk not in actual.index and customers[2].pk not in actual.index
+    pd.testing.assert_frame_equal(actual, expected, check_dtype=False)
+
+
+def test_scores_carry_the_churn_band_and_the_customers_creation_time(org_a):
+    customers = {c.pk: c for c in _history(org_a)}
+    analytics_run(org=org_a, as_of=AS_OF)
+    with tenant_context(org_a):
+        for score in CustomerScore.objects.all():
+            assert score.churn_band == churn_band(score.churn_probability)
+            assert score.customer_created_at == customers[score.customer_id].created_at
+
+
+def test_erasing_a_customer_erases_its_scores(org_a, alice):
+    from customers.privacy import customer_erase
+
+    customers = _history(org_a)
+    run = analytics_run(org=org_a, as_of=AS_OF)
+    with tenant_context(org_a):
+        customer_erase(customer=customers[0], by=alice)
+        assert not CustomerScore.objects.filter(customer=customers[0]).exists()
+        assert not CustomerScoreSnapshot.objects.filter(customer_id=customers[0].pk).exists()
+        assert CustomerScoreSnapshot.objects.filter(run=run).count() == 59

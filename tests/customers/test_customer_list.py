@@ -674,3 +674,59 @@ def test_the_stage_badges_speak_the_readers_language(org_a, viewer):
     ).content.decode()
 
     assert html.count('<span class="badge rounded-pill badge-soft-warning">有流失风险</span>') == 2
+
+
+@pytest.mark.parametrize(
+    ("params", "sparse"), [({"q": "acme"}, True), ({"q": " "}, False), ({}, False)]
+)
+def test_a_text_search_counts_its_matches_as_a_sparse_filter(
+    params, sparse, people, org_a, viewer, monkeypatch
+):
+    calls = []
+    original = pagination.capped_count
+    monkeypatch.setattr(
+        pagination,
+        "capped_count",
+        lambda queryset, cap=None, *, sparse=False: (
+            calls.append(sparse) or original(queryset, cap, sparse=sparse)
+        ),
+    )
+
+    assert viewer.get(_list_url(org_a, **params), headers=HTMX).status_code == 200
+    assert calls == [sparse]
+
+
+def test_a_score_filter_pages_newest_first_through_the_scored_customers(org_a, alice):
+    """With a score filter the newest-first order walks the scores' copy of created_at (one
+    index); the pages must be exactly the filtered customers, newest first, each once."""
+    from django.http import QueryDict
+
+    from customers.selectors import customer_list_page
+
+    now = timezone.now()
+    lost = [
+        CustomerFactory(
+            organization=org_a,
+            name=f"lost {n}",
+            created_at=now - timedelta(days=n % 4),  # ties on the creation time
+            scores={"rfm_segment": "lost", "churn_probability": 0.9},
+        )
+        for n in range(7)
+    ]
+    CustomerFactory(organization=org_a, name="loyal", scores={"rfm_segment": "loyal"})
+    CustomerFactory(organization=org_a, name="unscored")
+    expected = [c.pk for c in sorted(lost, key=lambda c: (c.created_at, c.pk), reverse=True)]
+
+    seen, params = [], QueryDict("rfm_segment=lost")
+    with tenant_context(org_a):
+        while True:
+            result = customer_list_page(
+                org=org_a, user=alice, params=params, base_url="/", per_page=3
+            )
+            seen += [c.pk for c in result.page.items]
+            if not result.page.next_url:
+                break
+            params = QueryDict(urlsplit(result.page.next_url).query)
+
+    assert result.sort == "-created"
+    assert seen == expected

@@ -204,6 +204,16 @@ def test_a_rep_drags_a_card_to_another_stage_and_it_stays_there(
     expect(page.get_by_role("heading", level=1)).to_have_text("Fabrikam renewal")
     expect(page.get_by_test_id("stage-history")).to_contain_text("Prospecting → Needs analysis")
 
+    # The list, filtered to that stage: the filter panel opens with the choice made.
+    page.goto(f"{live_server.url}/o/org-a/sales/opportunities/?stage={needs.pk}&status=open")
+    panel = page.locator("#more-filters")
+    expect(panel).to_be_visible()
+    expect(panel.get_by_label("Stage")).to_have_value(str(needs.pk))
+    results = page.locator("#opportunity-results")
+    expect(results).to_contain_text("Fabrikam renewal")
+    expect(results).not_to_contain_text("Queued deal")
+    shoot(page, "opportunity-list-filtered")
+
 
 def test_a_quote_from_a_price_book_is_sent_accepted_and_becomes_an_order_on_the_timeline(
     page: Page, live_server, new_context, org_a, bob, mailoutbox, shoot: Shoot

@@ -228,6 +228,29 @@ def test_the_form_preselects_the_customer_it_came_from(org_a, bob, stages_a, cli
     assert f'<option value="{customer.pk}" selected>Initech</option>' in response.content.decode()
 
 
+def test_the_list_filters_show_what_was_chosen(org_a, bob, stages_a, client_for):
+    query = f"?stage={stages_a[2].pk}&owner={bob.pk}&status=won&close_month=2026-03&amount_min=5"
+
+    html = client_for(bob).get(_url(org_a, "opportunity-list") + query).content.decode()
+
+    assert f'<option value="{stages_a[2].pk}" selected>' in html
+    assert f'<option value="{bob.pk}" selected>Bob Sales</option>' in html
+    assert '<option value="won" selected>Won</option>' in html
+    assert 'name="close_month" id="id_close_month" value="2026-03"' in html
+    assert 'name="amount_min" id="id_amount_min" value="5"' in html
+
+
+def test_a_bad_list_filter_is_marked_on_its_field(org_a, bob, stages_a, client_for):
+    html = client_for(bob).get(_url(org_a, "opportunity-list") + "?close_month=2026-13").content
+    html = html.decode()
+
+    assert (
+        'id="id_close_month" value="2026-13" placeholder="YYYY-MM" class="form-control is-invalid"'
+        in html
+    )
+    assert "Enter a month as YYYY-MM." in html
+
+
 @pytest.mark.parametrize("value", ["\u00b2", "\u0663", "9" * 30, "-4", "x"])
 def test_a_malformed_customer_in_the_address_is_ignored(value, org_a, bob, stages_a, client_for):
     client = client_for(bob)

@@ -6,13 +6,16 @@ on x_id alone it scanned the referencing table, since every index leads with org
 (tenancy/foreign_keys.py; undoing an import of 100,000 customers took 427 s).
 """
 
+from types import SimpleNamespace
+
 import pytest
 from django.apps import apps
 from django.db import IntegrityError, connection, transaction
 
 from customers.models import Contact, Customer
 from tenancy.context import tenant_context
-from tenancy.foreign_keys import constraint_name
+from tenancy.db import become_app_role, become_owner
+from tenancy.foreign_keys import AddTenantForeignKey, ValidateTenantForeignKey, constraint_name
 from tenancy.models import TenantModel
 from tests.factories import ContactFactory, CustomerFactory
 
@@ -195,3 +198,59 @@ def test_a_customer_still_referenced_cannot_be_deleted_behind_djangos_back(org_a
             cursor.execute("DELETE FROM customers_customer WHERE id = %s", [contact.customer_id])
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         assert Customer.objects.filter(pk=contact.customer_id).exists()
+
+
+# --- PostgreSQL: validating a key on existing rows --------------------------------------------
+
+
+@pytest.fixture
+def orphan_contact(org_a, org_b):
+    """A contact of A pointing at B's customer, written while the key was not there, and the
+    key added back NOT VALID, as migration 0005 leaves it. As the owner, who runs migrations."""
+    table, column = "customers_contact", "customer_id"
+    theirs = CustomerFactory(organization=org_b)
+    become_owner(connection)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # DDL refuses pending checks
+            cursor.execute(f"ALTER TABLE {table} DROP CONSTRAINT {constraint_name(table, column)}")
+        with tenant_context(org_a):
+            Contact.objects.create(customer_id=theirs.pk, first_name="Orphan")
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        state = SimpleNamespace(apps=apps)  # the operations read models from state.apps
+        with connection.schema_editor(atomic=False) as editor:
+            AddTenantForeignKey("contact", "customer").database_forwards(
+                "customers", editor, state, state
+            )
+        yield state
+    finally:
+        become_app_role(connection)
+
+
+@postgresql_only
+def test_validating_a_key_finds_a_row_that_points_at_nothing(orphan_contact, org_a):
+    validate = ValidateTenantForeignKey("contact", "customer")
+
+    with (
+        pytest.raises(IntegrityError, match=f"rows of organization {org_a.pk} point at no"),
+        transaction.atomic(),
+        connection.schema_editor(atomic=False) as editor,
+    ):
+        validate.database_forwards("customers", editor, orphan_contact, orphan_contact)
+
+
+@postgresql_only
+def test_postgresqls_own_validation_sees_no_rows_when_the_owner_runs_it(orphan_contact):
+    # Why ValidateTenantForeignKey checks tenant by tenant: FORCE ROW LEVEL SECURITY applies the
+    # policy to the owner's check too, and with no tenant set it reads nothing and passes.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "ALTER TABLE customers_contact "
+            "VALIDATE CONSTRAINT customers_contact_customer_id_tenant_fk"
+        )
+        cursor.execute(
+            "SELECT convalidated FROM pg_constraint "
+            "WHERE conname = 'customers_contact_customer_id_tenant_fk'"
+        )
+        assert cursor.fetchone() == (True,)
