@@ -474,7 +474,7 @@ def data_sizes() -> dict:
         sizes["postgresql"] = cursor.fetchone()[0]
         cursor.execute("SHOW shared_buffers")
         sizes["shared_buffers"] = cursor.fetchone()[0]
-        # bench/leakproof.sql applied or not (docs/performance.md)
+        # tenancy/sql/leakproof.sql applied or not (docs/performance.md)
         cursor.execute(
             "SELECT bool_and(proleakproof) FROM pg_proc "
             "WHERE oid IN ('texticlike(text,text)'::regprocedure, "

@@ -45,7 +45,9 @@ def _explain(sql: str, org_id: int) -> str:
         return "\n".join(row[0] for row in cursor.fetchall())
 
 
-def profile(slug: str, spec: dict, *, repeat: int, top: int, explain: bool) -> None:
+def profile(
+    slug: str, spec: dict, *, repeat: int, top: int, explain: bool, callers: str = ""
+) -> None:
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
@@ -97,6 +99,10 @@ def profile(slug: str, spec: dict, *, repeat: int, top: int, explain: bool) -> N
             out = io.StringIO()
             pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(top)
             print("\n".join("    " + line for line in out.getvalue().splitlines()[6:]))
+            if callers:
+                out = io.StringIO()
+                pstats.Stats(profiler, stream=out).sort_stats("tottime").print_callers(callers)
+                print("\n".join("    " + line for line in out.getvalue().splitlines()[6:]))
 
 
 def main() -> None:
@@ -110,6 +116,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=10)
     parser.add_argument("--top", type=int, default=0, help="cProfile's N busiest functions")
     parser.add_argument("--explain", action="store_true")
+    parser.add_argument("--callers", default="", help="with --top: callers of matching functions")
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
     _configure(args.database_url, args.app_role)
@@ -117,7 +124,14 @@ def main() -> None:
     spec = scenarios(args.org, _inputs(args.org, rng), rng)
     if args.only:
         spec = {name: s for name, s in spec.items() if name in set(args.only.split(","))}
-    profile(args.org, spec, repeat=args.repeat, top=args.top, explain=args.explain)
+    profile(
+        args.org,
+        spec,
+        repeat=args.repeat,
+        top=args.top,
+        explain=args.explain,
+        callers=args.callers,
+    )
 
 
 if __name__ == "__main__":

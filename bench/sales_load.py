@@ -58,6 +58,7 @@ from customers_load import (  # bench/ is no package: its folder is on the path
     _configure,
     _free_port,
     machine,
+    run_readers,
     run_wrk,
     start_gunicorn,
 )
@@ -239,13 +240,17 @@ def compare_markdown(table: dict[str, dict]) -> str:
 
 def markdown(result: dict) -> str:
     lines = [
-        "| page | p50 ms | p95 ms | p99 ms | req/s | non-200 | queries (1M) | queries (small) |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| page | p50 ms | p95 ms | p99 ms | req/s | non-200 | 1 conn. p50 / p95 "
+        "| 10 readers p50 / p95 | queries (1M) | queries (small) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, stats in result["scenarios"].items():
+        single, think = stats.get("single"), stats.get("think")
         lines.append(
             f"| {name} | {stats['p50_ms']:.0f} | {stats['p95_ms']:.0f} | {stats['p99_ms']:.0f} "
             f"| {stats['rps']:.0f} | {stats['non_200']} "
+            f"| {f'{single["p50_ms"]:.0f} / {single["p95_ms"]:.0f}' if single else ''} "
+            f"| {f'{think["p50_ms"]:.0f} / {think["p95_ms"]:.0f}' if think else ''} "
             f"| {result['queries'].get(name, '')} | {result['queries_small'].get(name, '')} |"
         )
     return "\n".join(lines)
@@ -272,6 +277,22 @@ def _measure(url: str, cookie: str, paths: list[str], args) -> dict:
     stats = run_wrk(seconds=args.seconds, **common)
     stats["distinct_paths"] = len(set(paths))
     stats["load_average"] = os.getloadavg()
+    if args.single_seconds:
+        # One connection: the time one request takes, without queueing behind others.
+        stats["single"] = run_wrk(
+            seconds=args.single_seconds, **{**common, "connections": 1, "threads": 1}
+        )
+    if args.think_ms:
+        # --connections people who each read a page for about --think-ms before the next one.
+        stats["think"] = run_readers(
+            url=url,
+            cookie=cookie,
+            paths=paths,
+            target=None,
+            users=args.connections,
+            think_ms=args.think_ms,
+            seconds=args.think_seconds,
+        )
     return stats
 
 
@@ -288,6 +309,16 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=10)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--single-seconds", type=int, default=0, help="then one connection for this long"
+    )
+    parser.add_argument(
+        "--think-ms",
+        type=int,
+        default=0,
+        help="then --connections readers pausing about this long between requests",
+    )
+    parser.add_argument("--think-seconds", type=int, default=30)
     parser.add_argument("--deep", type=int, default=30, help="keyset pages of the order list")
     parser.add_argument("--only", default="", help="comma-separated scenario names")
     parser.add_argument("--compare", default="", help="another checkout to serve and measure too")
@@ -312,6 +343,9 @@ def main() -> None:
             "wrk_threads": args.threads,
             "seconds": args.seconds,
             "warmup_seconds": args.warmup,
+            "single_seconds": args.single_seconds,
+            "think_ms": args.think_ms,
+            "think_seconds": args.think_seconds,
             **{k: v for k, v in SERVER_ENV.items() if k != "SECRET_KEY"},
         },
         "load_average_before": os.getloadavg(),
@@ -332,11 +366,17 @@ def main() -> None:
                 for server in order:
                     stats = _measure(servers[server][0], cookie, scenario["paths"], args)
                     measured.setdefault(name, {})[server] = stats
+                    extra = "".join(
+                        f"  | {kind}: p50 {stats[kind]['p50_ms']:5.1f} "
+                        f"p95 {stats[kind]['p95_ms']:5.1f} ms"
+                        for kind in ("single", "think")
+                        if kind in stats
+                    )
                     print(
                         f"{name:26} {server:8} p50 {stats['p50_ms']:6.1f}  "
                         f"p95 {stats['p95_ms']:6.1f}  p99 {stats['p99_ms']:6.1f} ms  "
                         f"{stats['rps']:6.1f} req/s  non-200 {stats['non_200']}  "
-                        f"load {os.getloadavg()[0]:.1f}",
+                        f"load {os.getloadavg()[0]:.1f}{extra}",
                         flush=True,
                     )
             if args.compare:

@@ -101,7 +101,9 @@ def customer_list_page(
     queryset = (
         queryset.only(*LIST_COLUMNS)
         .select_related("owner", "scores")
-        .prefetch_related(Prefetch("tags", queryset=Tag.objects.order_by("name")))
+        .prefetch_related(
+            Prefetch("tags", queryset=Tag.objects.order_by("name"), to_attr="tag_list")
+        )
     )
     page = keyset_page(
         queryset,

@@ -730,3 +730,56 @@ def test_a_score_filter_pages_newest_first_through_the_scored_customers(org_a, a
 
     assert result.sort == "-created"
     assert seen == expected
+
+
+def test_a_row_shows_its_tags_owner_and_scores_with_its_text_escaped(org_a, viewer, bob):
+    customer = CustomerFactory(
+        organization=org_a,
+        name="<b>Bold</b> & Co",
+        email="",
+        phone="",
+        kind="company",
+        city="Lyon",
+        owner=bob,
+        scores=dict(rfm_segment="champions", clv=Decimal("12345.60"), churn_probability=0.237),
+    )
+    with tenant_context(org_a):
+        for name in ("VIP", "<i>x</i>"):
+            CustomerTag.objects.create(
+                organization=org_a, customer=customer, tag=TagFactory(organization=org_a, name=name)
+            )
+
+    html = viewer.get(_list_url(org_a), headers=HTMX).content.decode()
+
+    assert ">&lt;b&gt;Bold&lt;/b&gt; &amp; Co</a>" in html
+    assert 'aria-label="Select &lt;b&gt;Bold&lt;/b&gt; &amp; Co"' in html
+    assert "<b>Bold</b>" not in html
+    assert '<div class="small text-body-secondary text-truncate">Company · Lyon</div>' in html
+    assert 'badge-soft-secondary me-1">&lt;i&gt;x&lt;/i&gt;</span>' in html
+    assert 'badge-soft-secondary me-1">VIP</span>' in html
+    assert ">Bob Sales</td>" in html
+    assert ">Champions</td>" in html
+    assert f">12,346 {org_a.currency}</td>" in html
+    assert ">24%</td>" in html
+
+
+def test_a_row_without_scores_or_owner_says_so(org_a, viewer):
+    CustomerFactory(organization=org_a, name="Plain", owner=None, email="p@x.example")
+
+    html = viewer.get(_list_url(org_a), headers=HTMX).content.decode()
+
+    assert '<span class="text-body-tertiary">Not scored</span>' in html
+    assert ">—</td>" in html
+    assert "p@x.example" in html
+
+
+def test_a_reader_without_edit_rights_gets_no_selection_boxes(org_a, client_for, member_of):
+    from tenancy.models import Role
+
+    marketer = member_of(org_a, Role.MARKETING, email="mkt@a.example", full_name="Mkt")
+    CustomerFactory(organization=org_a, name="Plain")
+
+    response = client_for(marketer).get(_list_url(org_a), headers=HTMX)
+
+    assert response.status_code == 200
+    assert 'name="select"' not in response.content.decode()

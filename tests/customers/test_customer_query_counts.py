@@ -28,7 +28,9 @@ from tests.factories import CustomFieldDefinitionFactory, TagFactory
 # opportunities: +5 on the detail page and "show older").
 EXPECTED = {
     "sqlite": {"list": 16, "list htmx": 12, "detail": 21, "timeline": 13, "contact": 12},
-    "postgresql": {"list": 18, "list htmx": 14, "detail": 23, "timeline": 15, "contact": 14},
+    # The list's URL has a custom-field filter: on PostgreSQL its matches are looked up first
+    # (customers.filters.custom_value_filter), one query more.
+    "postgresql": {"list": 19, "list htmx": 15, "detail": 23, "timeline": 15, "contact": 14},
 }
 
 
