@@ -33,11 +33,15 @@ from analytics import scoring
 from analytics.metrics import churn, prepare, summary
 from analytics.models import (
     CHURN_BAND_LIMITS,
+    CHURN_KEY_STEPS,
+    CLV_KEY_STEPS,
     AnalyticsRun,
     ChurnBand,
     CustomerScore,
     CustomerScoreSnapshot,
     RunStatus,
+    churn_sort_key,
+    clv_sort_key,
 )
 from customers.models import Customer, RfmSegment, ValueQuadrant
 from sales.models import Order
@@ -330,6 +334,8 @@ SCORE_FIELDS = [
     "profitability",
     "value_quadrant",
     "customer_created_at",
+    "clv_key",
+    "churn_key",
 ]
 SNAPSHOT_FIELDS = [
     "rfm_r",
@@ -437,7 +443,11 @@ SELECT s.customer_id, s.rfm_recency_days, s.rfm_frequency,
        CASE WHEN s.reason2 >= 0 THEN s.value2 END AS churn_reason_2_value,
        round(NULLIF(s.profitability, 'NaN')::numeric, 2) AS profitability,
        (%(quadrants)s::text[])[s.quadrant + 1] AS value_quadrant,
-       c.created_at AS customer_created_at
+       c.created_at AS customer_created_at,
+       (sign(round(NULLIF(s.clv, 'NaN')::numeric, 2))
+        * floor(ln(1 + abs(round(NULLIF(s.clv, 'NaN')::numeric, 2))) * %(clv_steps)s))::int
+         AS clv_key,
+       floor(NULLIF(s.churn_probability, 'NaN') * %(churn_steps)s)::smallint AS churn_key
   FROM analytics_staging s
   CROSS JOIN LATERAL (SELECT created_at FROM customers_customer
                        WHERE organization_id = %(org)s AND id = s.customer_id) c
@@ -488,6 +498,8 @@ def _write_postgres(org, run, as_of, table, cluster_names, scored_at) -> dict:
                 "low": CHURN_BAND_LIMITS[ChurnBand.LOW],
                 "medium": CHURN_BAND_LIMITS[ChurnBand.MEDIUM],
                 "org": org_id,
+                "clv_steps": CLV_KEY_STEPS,
+                "churn_steps": CHURN_KEY_STEPS,
             },
         )
         scored = cursor.rowcount  # customers deleted since the orders were read drop out
@@ -561,6 +573,8 @@ def _score_rows(table: pd.DataFrame, cluster_names: list[str]) -> list[dict]:
                 **reasons,
                 "profitability": _money(row.profitability),
                 "value_quadrant": QUADRANTS[row.quadrant],
+                "clv_key": clv_sort_key(_money(row.clv)),
+                "churn_key": churn_sort_key(row.churn_probability),
             }
         )
     return rows

@@ -8,7 +8,7 @@ full scan.
 
 import base64
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -28,15 +28,29 @@ COUNT_CAP = 10_000
 
 @dataclass(frozen=True)
 class SortKey:
-    """Sort by `field` (then by id, same direction). `nullable` puts NULLs last either way."""
+    """Sort by `field` (then by id, same direction). `nullable` puts NULLs last either way.
+
+    `coarse`: a field holding `coarse_of(field)`, a step function that never decreases as the
+    value grows, and that an index leads with (analytics.CustomerScore.clv_key, say). Ordering
+    by (coarse, field, id) is then exactly the order of (field, id), and PostgreSQL walks that
+    index, sorting only each step's rows; cursors bound the step too (with one step's slack, so
+    that the database's and Python's arithmetic may differ at a step's edge).
+    """
 
     field: str
     descending: bool = True
     nullable: bool = False
+    coarse: str = ""
+    coarse_of: Callable[[Any], Any] | None = None
 
     def order_by(self) -> list:
         from django.db.models import F
 
+        if self.coarse:
+            return [
+                F(name).desc(nulls_last=True) if self.descending else F(name).asc(nulls_last=True)
+                for name in (self.coarse, self.field)
+            ] + ["-id" if self.descending else "id"]
         if not self.nullable:
             # Plain ASC / DESC, as the indexes are declared. An explicit NULLS LAST on a DESC
             # key does not match a DESC index (which is NULLS FIRST), even on a NOT NULL column,
@@ -107,11 +121,23 @@ def _after(key: SortKey, value: Any, pk: int) -> list[Q]:
         return [Q(**{f"{key.field}__isnull": True}) & id_after]
     ranges = [
         Q(**{f"{key.field}__{bound}": value})
+        & _coarse_bound(key, value, ahead=True)
         & (Q(**{f"{key.field}__{op}": value}) | (Q(**{key.field: value}) & id_after))
     ]
     if key.nullable:
         ranges.append(Q(**{f"{key.field}__isnull": True}))
     return ranges
+
+
+def _coarse_bound(key: SortKey, value: Any, *, ahead: bool) -> Q:
+    """The coarse key's bound implied by `field <= value` (descending, ahead) and the like,
+    widened by one step; no condition without a coarse key."""
+    if not key.coarse or key.coarse_of is None:
+        return Q()
+    step = key.coarse_of(value)
+    if key.descending == ahead:
+        return Q(**{f"{key.coarse}__lte": step + 1})
+    return Q(**{f"{key.coarse}__gte": step - 1})
 
 
 def _before(key: SortKey, value: Any, pk: int) -> list[Q]:
@@ -126,6 +152,7 @@ def _before(key: SortKey, value: Any, pk: int) -> list[Q]:
         ]
     return [
         Q(**{f"{key.field}__{bound}": value})
+        & _coarse_bound(key, value, ahead=False)
         & (Q(**{f"{key.field}__{op}": value}) | (Q(**{key.field: value}) & id_before))
     ]
 
@@ -182,6 +209,11 @@ def _valid(queryset: QuerySet, key: SortKey, cursor: list | None) -> list | None
 def _reversed_order(key: SortKey) -> list:
     from django.db.models import F
 
+    if key.coarse:
+        return [
+            F(name).asc(nulls_first=True) if key.descending else F(name).desc(nulls_first=True)
+            for name in (key.coarse, key.field)
+        ] + ["id" if key.descending else "-id"]
     if not key.nullable:  # the same index walked backwards (see SortKey.order_by)
         return [key.field, "id"] if key.descending else [f"-{key.field}", "-id"]
     expr = (

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from django.db.models import Prefetch, QuerySet
 from django.shortcuts import get_object_or_404
 
+from analytics.models import churn_sort_key, clv_sort_key
 from crm_site.pagination import KeysetPage, SortKey, keyset_page
 from customers.filters import SORTS, CustomerFilter
 from customers.models import (
@@ -105,9 +106,12 @@ def customer_list_page(
             Prefetch("tags", queryset=Tag.objects.order_by("name"), to_attr="tag_list")
         )
     )
+    coarse, coarse_of = COARSE_SORT_KEYS.get(field, ("", None))
     page = keyset_page(
         queryset,
-        key=SortKey(field, descending=descending, nullable=nullable),
+        key=SortKey(
+            field, descending=descending, nullable=nullable, coarse=coarse, coarse_of=coarse_of
+        ),
         params=params,  # the QueryDict: the page links keep every value of each filter
         base_url=base_url,
         per_page=per_page,
@@ -120,6 +124,13 @@ def customer_list_page(
 
 
 SCORE_FILTERS_INDEXED = ("rfm_segment", "cluster", "value_quadrant", "churn")
+
+# The score sorts walk an index of a coarse copy of the score (crm_site.pagination.SortKey):
+# the exact values change every night for nearly every customer, too often to index.
+COARSE_SORT_KEYS = {
+    "scores__clv": ("scores__clv_key", clv_sort_key),
+    "scores__churn_probability": ("scores__churn_key", churn_sort_key),
+}
 
 
 def _filters_on_indexed_scores(filterset: CustomerFilter) -> bool:

@@ -104,12 +104,14 @@ class CustomerFactory(TenantFactory):
         (analytics.CustomerScore), as the nightly analytics job would."""
         if not create or extracted is None:
             return
-        from analytics.models import CustomerScore
+        from analytics.models import CustomerScore, churn_sort_key, clv_sort_key
         from analytics.pipeline import churn_band
 
         values = {"customer_created_at": self.created_at, **extracted}
         if values.get("churn_probability") is not None:  # as the job sets it
             values.setdefault("churn_band", churn_band(values["churn_probability"]))
+        values.setdefault("clv_key", clv_sort_key(values.get("clv")))
+        values.setdefault("churn_key", churn_sort_key(values.get("churn_probability")))
         with tenant_context(self.organization):
             CustomerScore.objects.create(organization=self.organization, customer=self, **values)
 

@@ -23,6 +23,7 @@ from crm_site.pagination import (
 )
 from customers.filters import SORTS
 from customers.models import Customer
+from customers.selectors import COARSE_SORT_KEYS
 from tenancy.context import tenant_context
 from tests.factories import CustomerFactory
 
@@ -182,8 +183,9 @@ def awkward_rows(in_org):
     start = timezone.now() - timedelta(days=30)
     rows = []
     for n in range(23):
-        clv = None if n % 4 == 0 else Decimal(f"{(n % 5) * 100}.50")  # NULLs and ties
-        churn = None if n % 3 == 1 else round((n % 4) * 0.25, 2)
+        # NULLs, ties, and values close enough to share a coarse sort key (100.50 and 101.50)
+        clv = None if n % 4 == 0 else Decimal(f"{(n % 5) * 100 + n % 2}.50")
+        churn = None if n % 3 == 1 else round((n % 4) * 0.25 + (n % 2) * 0.001, 3)
         customer = CustomerFactory(
             organization=in_org,
             name=f"name {n % 6:02d}",  # ties of four
@@ -219,15 +221,24 @@ def _walk(queryset, key: SortKey, per_page: int, params: dict | None = None) -> 
         params = _params(page.next_url)
 
 
+def _key(field: str, descending: bool, nullable: bool, coarse: bool = True) -> SortKey:
+    """The list's key for a sort (with the coarse index key of a score, as the list has it)."""
+    name, of = COARSE_SORT_KEYS.get(field, ("", None)) if coarse else ("", None)
+    return SortKey(field, descending=descending, nullable=nullable, coarse=name, coarse_of=of)
+
+
 SORT_KEYS = {
-    name: SortKey(field, descending=descending, nullable=nullable)
+    name: _key(field, descending, nullable)
     for name, (field, descending, nullable, _label) in SORTS.items()
 }
 ALL_KEYS = {
     **SORT_KEYS,
     # Not offered in the list today, but SortKey supports them: NULLs still last.
-    "clv": SortKey("scores__clv", descending=False, nullable=True),
-    "churn": SortKey("scores__churn_probability", descending=False, nullable=True),
+    "clv": _key("scores__clv", descending=False, nullable=True),
+    "churn": _key("scores__churn_probability", descending=False, nullable=True),
+    # The score sorts without their coarse keys.
+    "-clv exact": _key("scores__clv", descending=True, nullable=True, coarse=False),
+    "churn exact": _key("scores__churn_probability", descending=False, nullable=True, coarse=False),
 }
 
 

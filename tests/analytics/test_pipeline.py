@@ -182,3 +182,21 @@ def test_erasing_a_customer_erases_its_scores(org_a, alice):
         assert not CustomerScore.objects.filter(customer=customers[0]).exists()
         assert not CustomerScoreSnapshot.objects.filter(customer_id=customers[0].pk).exists()
         assert CustomerScoreSnapshot.objects.filter(run=run).count() == 59
+
+
+def test_scores_carry_their_coarse_sort_keys(org_a):
+    """Written by SQL on PostgreSQL and by Python on SQLite: the same steps either way."""
+    from analytics.models import churn_sort_key, clv_sort_key
+
+    _history(org_a)
+    analytics_run(org=org_a, as_of=AS_OF)
+    with tenant_context(org_a):
+        rows = list(
+            CustomerScore.objects.values_list("clv", "clv_key", "churn_probability", "churn_key")
+        )
+
+    assert rows
+    assert any(clv is not None for clv, *_ in rows)
+    for clv, clv_key, probability, churn_key in rows:
+        assert clv_key == clv_sort_key(clv)
+        assert churn_key == churn_sort_key(probability)

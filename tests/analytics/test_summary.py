@@ -82,3 +82,24 @@ def test_sparse_customer_ids_are_numbered_too():
     )
     assert frame.index.tolist() == [5, 7, 10**12]
     assert frame.loc[10**12, "orders"] == 2 and frame.loc[10**12, "purchase_days"] == 2
+
+
+def test_the_coarse_sort_keys_never_decrease_as_the_value_grows():
+    from analytics.models import churn_sort_key, clv_sort_key
+
+    values = [-5000.0, -12.5, -0.01, 0.0, 0.01, 0.99, 1.0, 99.5, 100.0, 104.9, 105.2, 1e6]
+    keys = [clv_sort_key(v) for v in values]
+    assert keys == sorted(keys)
+    assert clv_sort_key(100.0) == clv_sort_key(102.0)  # about 5% steps
+    assert clv_sort_key(100.0) < clv_sort_key(110.0)
+    assert clv_sort_key(None) is None
+    assert [churn_sort_key(p) for p in (0.0, 0.004, 0.01, 0.5, 0.999, 1.0)] == [
+        0,
+        0,
+        1,
+        50,
+        99,
+        100,
+    ]
+    assert churn_sort_key(None) is None
+    assert churn_sort_key(float("nan")) is None
