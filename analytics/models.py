@@ -91,7 +91,10 @@ def clv_sort_key(clv) -> int | None:
     if clv is None:
         return None
     value = float(clv)
-    step = math.floor(math.log1p(abs(value)) * CLV_KEY_STEPS)
+    if math.isnan(value):
+        return None
+    magnitude = math.log1p(min(abs(value), 1e300))  # a forged cursor may hold 1e400
+    step = math.floor(magnitude * CLV_KEY_STEPS)
     return -step if value < 0 else step
 
 
@@ -99,7 +102,8 @@ def churn_sort_key(probability) -> int | None:
     """The churn probability in whole percentage points, rounded down: None for None."""
     if probability is None or math.isnan(float(probability)):
         return None
-    return math.floor(float(probability) * CHURN_KEY_STEPS)
+    value = min(max(float(probability), -1e6), 1e6)  # a forged cursor may hold 1e400
+    return math.floor(value * CHURN_KEY_STEPS)
 
 
 class CustomerScore(TenantModel):

@@ -135,6 +135,8 @@ def _coarse_bound(key: SortKey, value: Any, *, ahead: bool) -> Q:
     if not key.coarse or key.coarse_of is None:
         return Q()
     step = key.coarse_of(value)
+    if step is None:
+        return Q()
     if key.descending == ahead:
         return Q(**{f"{key.coarse}__lte": step + 1})
     return Q(**{f"{key.coarse}__gte": step - 1})

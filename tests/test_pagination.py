@@ -404,3 +404,33 @@ def test_a_cursor_for_another_sort_does_not_crash(awkward_rows):
 
     assert by_clv.items
     assert not page.has_previous
+
+
+@pytest.mark.parametrize("direction", ["after", "before"])
+@pytest.mark.parametrize(
+    ("sort", "value"),
+    [
+        ("-clv", {"dec": "1e400"}),
+        ("-clv", {"dec": "-1e400"}),
+        ("-clv", {"dec": "NaN"}),
+        ("-churn", 1e308),
+        ("-churn", -1e308),
+        ("-churn", "NaN"),
+    ],
+)
+def test_an_extreme_value_in_a_coarse_sort_cursor_does_not_crash(
+    awkward_rows, sort, value, direction
+):
+    """The coarse key of a forged cursor's value (crm_site.pagination._coarse_bound) is computed
+    in Python: an infinite or NaN value must give a page, not an error."""
+    key = SORT_KEYS[sort]
+
+    page = keyset_page(
+        awkward_rows,
+        key=key,
+        params={direction: _token([value, 5])},
+        base_url=BASE_URL,
+        per_page=5,
+    )
+
+    assert len(page.items) <= 5
