@@ -24,6 +24,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 COUNT_CAP = 10_000
+# A text search's count stops sooner: its matches are found through trigram indexes and read
+# from the table one by one (10,001 of them: 70-80 ms at a million customers), and nobody pages
+# through a thousand search results; "1,000+ results" says enough.
+SEARCH_COUNT_CAP = 1_000
 
 
 @dataclass(frozen=True)
@@ -265,7 +269,7 @@ def keyset_page(
     `params` is the request's QueryDict (or a dict of strings or lists): the page links repeat
     every other parameter. Both cursors are the sort key of a row on the neighbouring page, so
     every page, however deep, is one index walk of `per_page + 1` rows. `sparse_count`: the
-    filter is a substring search (see capped_count).
+    filter is a substring search (see capped_count), counted up to SEARCH_COUNT_CAP.
     """
     values = _param_lists(params)
     after_token = (values.get("after") or [""])[-1]
@@ -311,7 +315,8 @@ def keyset_page(
         if has_previous and items
         else ""
     )
-    total = capped_count(queryset, sparse=sparse_count) if count else None
+    cap = SEARCH_COUNT_CAP if sparse_count else COUNT_CAP
+    total = capped_count(queryset, cap=cap, sparse=sparse_count) if count else None
     return KeysetPage(
         items=items,
         has_next=bool(next_url),
@@ -319,7 +324,7 @@ def keyset_page(
         next_url=next_url,
         previous_url=previous_url,
         first_url=url({}),
-        count_label=count_label(total) if total is not None else "",
+        count_label=count_label(total, cap) if total is not None else "",
         hx_target=hx_target,
         total=total,
     )

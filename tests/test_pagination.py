@@ -164,6 +164,22 @@ def test_a_page_labels_its_count_with_the_cap(in_org, monkeypatch):
     assert page.count_label == "5+ results"
 
 
+def test_a_text_search_counts_up_to_its_own_smaller_cap(in_org, monkeypatch):
+    for _ in range(7):
+        CustomerFactory(organization=in_org)
+    monkeypatch.setattr(pagination, "COUNT_CAP", 6)
+    monkeypatch.setattr(pagination, "SEARCH_COUNT_CAP", 3)
+    queryset = Customer.objects.all()
+
+    search = keyset_page(
+        queryset, key=SortKey("created_at"), params={}, base_url=BASE_URL, sparse_count=True
+    )
+    other = keyset_page(queryset, key=SortKey("created_at"), params={}, base_url=BASE_URL)
+
+    assert (search.total, search.count_label) == (4, "3+ results")
+    assert (other.total, other.count_label) == (7, "6+ results")
+
+
 def test_a_page_can_skip_the_count(in_org):
     CustomerFactory(organization=in_org)
 
