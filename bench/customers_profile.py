@@ -46,7 +46,14 @@ def _explain(sql: str, org_id: int) -> str:
 
 
 def profile(
-    slug: str, spec: dict, *, repeat: int, top: int, explain: bool, callers: str = ""
+    slug: str,
+    spec: dict,
+    *,
+    repeat: int,
+    top: int,
+    explain: bool,
+    callers: str = "",
+    sort: str = "tottime",
 ) -> None:
     from django.db import connection
     from django.test import Client
@@ -97,7 +104,7 @@ def profile(
             print("    " + _explain(slowest[1], org.pk).replace("\n", "\n    "))
         if profiler:
             out = io.StringIO()
-            pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(top)
+            pstats.Stats(profiler, stream=out).sort_stats(sort).print_stats(top)
             print("\n".join("    " + line for line in out.getvalue().splitlines()[6:]))
             if callers:
                 out = io.StringIO()
@@ -117,6 +124,9 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=0, help="cProfile's N busiest functions")
     parser.add_argument("--explain", action="store_true")
     parser.add_argument("--callers", default="", help="with --top: callers of matching functions")
+    parser.add_argument(
+        "--sort", default="tottime", help="with --top: tottime (own time) or cumulative"
+    )
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
     _configure(args.database_url, args.app_role)
@@ -131,6 +141,7 @@ def main() -> None:
         top=args.top,
         explain=args.explain,
         callers=args.callers,
+        sort=args.sort,
     )
 
 

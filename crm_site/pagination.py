@@ -262,6 +262,7 @@ def keyset_page(
     per_page: int = 50,
     count: bool = True,
     sparse_count: bool = False,
+    total: int | None = None,
     hx_target: str = "",
 ) -> KeysetPage:
     """One page of `queryset` in `key` order, after params["after"] or before params["before"].
@@ -269,7 +270,8 @@ def keyset_page(
     `params` is the request's QueryDict (or a dict of strings or lists): the page links repeat
     every other parameter. Both cursors are the sort key of a row on the neighbouring page, so
     every page, however deep, is one index walk of `per_page + 1` rows. `sparse_count`: the
-    filter is a substring search (see capped_count), counted up to SEARCH_COUNT_CAP.
+    filter is a substring search (see capped_count), counted up to SEARCH_COUNT_CAP. `total`:
+    the capped count, when the caller has it already (not counted again).
     """
     values = _param_lists(params)
     after_token = (values.get("after") or [""])[-1]
@@ -316,7 +318,8 @@ def keyset_page(
         else ""
     )
     cap = SEARCH_COUNT_CAP if sparse_count else COUNT_CAP
-    total = capped_count(queryset, cap=cap, sparse=sparse_count) if count else None
+    if total is None and count:
+        total = capped_count(queryset, cap=cap, sparse=sparse_count)
     return KeysetPage(
         items=items,
         has_next=bool(next_url),
@@ -334,33 +337,43 @@ def capped_count(queryset: QuerySet, cap: int | None = None, *, sparse: bool = F
     """Count up to `cap` + 1 rows: the database stops as soon as it has seen that many.
 
     `sparse`: the filter is a substring search (ILIKE '%text%'), whose matches PostgreSQL
-    cannot estimate; see below. Elsewhere the plan for the first cap + 1 rows is the right one
-    (a tag or stage filter matching one row in ten: read rows until 10,001 are found).
+    cannot estimate; see capped_ids. Elsewhere the plan for the first cap + 1 rows is the right
+    one (a tag or stage filter matching one row in ten: read rows until 10,001 are found).
     """
     cap = COUNT_CAP if cap is None else cap  # read at call time, so tests can lower it
     queryset = queryset.order_by()
-    connection = connections[queryset.db]
-    if connection.vendor != "postgresql" or not sparse:
+    if connections[queryset.db].vendor != "postgresql" or not sparse:
         return queryset[: cap + 1].count()
+    return len(capped_ids(queryset, cap))
+
+
+def capped_ids(queryset: QuerySet, cap: int) -> list[int]:
+    """The ids of up to `cap` + 1 rows of a sparse filter (a substring search), in no order.
+
+    On PostgreSQL the matches go through a MATERIALIZED CTE: planned for all of them, read only
+    up to the cap. `SELECT ... LIMIT cap + 1` let the planner, which cannot estimate how many
+    rows a substring (ILIKE) matches, choose a sequential scan "until 10,001 are found": for a
+    search that matches fewer, every row of the tenant, 1.5-3 s at a million customers. Planned
+    for all rows it uses the trigram indexes when the matches are few, and still stops after
+    cap + 1 rows of a sequential scan when they are many. (For a dense filter without a
+    substring, planning for all rows would read every row instead: 50 ms -> 260 ms for a tag
+    that one customer in eight has, hence capped_count's `sparse`.)
+    """
+    queryset = queryset.order_by()
+    connection = connections[queryset.db]
+    if connection.vendor != "postgresql":
+        return list(queryset.values_list("pk", flat=True)[: cap + 1])
     try:
         sql, params = queryset.values("pk").query.sql_with_params()
     except EmptyResultSet:  # .none(), or a filter that can match nothing
-        return 0
-    # The matches in a MATERIALIZED CTE: planned for all of them, read only up to the cap.
-    # `SELECT count(*) FROM (... LIMIT cap + 1)` let the planner, which cannot estimate how many
-    # rows a substring (ILIKE) matches, choose a sequential scan "until 10,001 are found": for
-    # a search that matches fewer, every row of the tenant, 1.5-3 s at a million customers.
-    # Planned for all rows it uses the trigram indexes when the matches are few, and still
-    # stops after cap + 1 rows of a sequential scan when they are many. (For a dense filter
-    # without a substring, planning for all rows would read every row instead: 50 ms -> 260 ms
-    # for a tag that one customer in eight has, hence `sparse`.)
+        return []
     with connection.cursor() as cursor:
         cursor.execute(
             f"WITH matches AS MATERIALIZED ({sql}) "  # Django's own SQL, parameters apart
-            "SELECT count(*) FROM (SELECT 1 FROM matches LIMIT %s) capped",
+            "SELECT pk FROM matches LIMIT %s",
             [*params, cap + 1],
         )
-        return cursor.fetchone()[0]
+        return [row[0] for row in cursor.fetchall()]
 
 
 def count_label(total: int, cap: int | None = None) -> str:

@@ -134,8 +134,22 @@ class CustomerFilter(django_filters.FilterSet):
         for definition in self.custom_fields:
             self.filters[f"cf_{definition.key}"] = _custom_filter(definition)
 
+    # "index": the text search through the trigram indexes; "none": left out (see without_search)
+    search_mode = "index"
+
     def filter_q(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        return queryset.filter(search_condition(value)) if value.strip() else queryset
+        if not value.strip() or self.search_mode == "none":
+            return queryset
+        return queryset.filter(search_condition(value))
+
+    def without_search(self) -> QuerySet:
+        """Every filter but the text search (`q`), for a caller that narrows the rows by the
+        text itself (customers.selectors.customer_list_page). Call after is_valid()."""
+        self.search_mode = "none"
+        try:
+            return self.filter_queryset(self.queryset.all())
+        finally:
+            self.search_mode = "index"
 
     def filter_mine(self, queryset: QuerySet, name: str, value: bool) -> QuerySet:
         return queryset.filter(owner=self.user) if value and self.user else queryset

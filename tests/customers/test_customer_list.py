@@ -7,6 +7,7 @@ from decimal import Decimal
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
@@ -677,23 +678,91 @@ def test_the_stage_badges_speak_the_readers_language(org_a, viewer):
 
 
 @pytest.mark.parametrize(
-    ("params", "sparse"), [({"q": "acme"}, True), ({"q": " "}, False), ({}, False)]
+    ("params", "searched"), [({"q": "acme"}, True), ({"q": " "}, False), ({}, False)]
 )
 def test_a_text_search_counts_its_matches_as_a_sparse_filter(
-    params, sparse, people, org_a, viewer, monkeypatch
+    params, searched, people, org_a, viewer, monkeypatch
 ):
     calls = []
-    original = pagination.capped_count
+    count, ids = pagination.capped_count, pagination.capped_ids
     monkeypatch.setattr(
         pagination,
         "capped_count",
         lambda queryset, cap=None, *, sparse=False: (
-            calls.append(sparse) or original(queryset, cap, sparse=sparse)
+            calls.append(("count", sparse)) or count(queryset, cap, sparse=sparse)
         ),
+    )
+    monkeypatch.setattr(
+        pagination,
+        "capped_ids",
+        lambda queryset, cap: calls.append(("ids", cap)) or ids(queryset, cap),
     )
 
     assert viewer.get(_list_url(org_a, **params), headers=HTMX).status_code == 200
-    assert calls == [sparse]
+    if not searched:
+        assert calls == [("count", False)]
+    elif connection.vendor == "postgresql":
+        # The matches' ids first, which are the count too (customers.selectors._text_search_rows).
+        assert calls == [("ids", pagination.SEARCH_COUNT_CAP)]
+    else:
+        assert calls == [("count", True)]
+
+
+@pytest.fixture
+def needles(org_a):
+    """120 customers, 80 of them with "needle" in the name or the email; their names, newest
+    first."""
+    now = timezone.now()
+    with tenant_context(org_a):
+        Customer.objects.bulk_create(
+            [
+                Customer(
+                    organization=org_a,
+                    name=f"Needle {n}" if n % 2 else f"Hay {n}",
+                    email=f"c{n}@needle.example" if n % 6 == 0 else "",
+                    lifecycle_stage="prospect" if n % 4 == 0 else "active",
+                    created_at=now - timedelta(hours=n),
+                )
+                for n in range(120)
+            ]
+        )
+    return [f"Needle {n}" if n % 2 else f"Hay {n}" for n in range(120) if n % 2 or n % 6 == 0]
+
+
+@pytest.mark.parametrize("cap", [3, 1_000], ids=["more-than-the-cap", "within-the-cap"])
+def test_a_text_search_pages_the_same_with_few_or_many_matches(
+    cap, needles, org_a, viewer, monkeypatch
+):
+    # Within the cap the page is taken among the matches' ids; beyond it the search condition
+    # filters the page's own query. Both give the same pages, newest first, both ways.
+    monkeypatch.setattr(pagination, "SEARCH_COUNT_CAP", cap)
+
+    first = viewer.get(_list_url(org_a, q="NEEDLE", sort="-created"))
+    second = viewer.get(first.context["page"].next_url)
+    back = viewer.get(second.context["page"].previous_url)
+
+    assert len(needles) == 80
+    assert _names(first) + _names(second) == needles
+    assert not second.context["page"].next_url
+    assert _names(back) == _names(first)
+    assert first.context["page"].count_label == ("3+ results" if cap == 3 else "80 results")
+
+
+@pytest.mark.parametrize("cap", [3, 1_000], ids=["more-than-the-cap", "within-the-cap"])
+def test_a_text_search_combines_with_the_other_filters(cap, needles, org_a, viewer, monkeypatch):
+    monkeypatch.setattr(pagination, "SEARCH_COUNT_CAP", cap)
+    with tenant_context(org_a):
+        expected = [
+            c.name
+            for c in Customer.objects.filter(name__in=needles, lifecycle_stage="prospect").order_by(
+                "-created_at"
+            )
+        ]
+
+    response = viewer.get(_list_url(org_a, q="needle", lifecycle_stage="prospect"))
+
+    assert expected and _names(response) == expected
+    assert response.context["page"].total == min(len(expected), cap + 1)
 
 
 def test_a_score_filter_pages_newest_first_through_the_scored_customers(org_a, alice):

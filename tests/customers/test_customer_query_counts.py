@@ -26,11 +26,27 @@ from tests.factories import CustomFieldDefinitionFactory, TagFactory
 # Full pages also count the bell's unread notifications (+1); the timeline asks each of its
 # sources once (interactions, and sales' tasks, orders, quotes, converted leads and
 # opportunities: +5 on the detail page and "show older").
+# A text search: the page and its count, on PostgreSQL the matches' ids and the page
+# (customers.selectors._text_search_rows), the same number either way.
 EXPECTED = {
-    "sqlite": {"list": 16, "list htmx": 12, "detail": 21, "timeline": 13, "contact": 12},
+    "sqlite": {
+        "list": 16,
+        "list htmx": 12,
+        "search": 16,
+        "detail": 21,
+        "timeline": 13,
+        "contact": 12,
+    },
     # The list's URL has a custom-field filter: on PostgreSQL its matches are looked up first
     # (customers.filters.custom_value_filter), one query more.
-    "postgresql": {"list": 19, "list htmx": 15, "detail": 23, "timeline": 15, "contact": 14},
+    "postgresql": {
+        "list": 19,
+        "list htmx": 15,
+        "search": 18,
+        "detail": 23,
+        "timeline": 15,
+        "contact": 14,
+    },
 }
 
 
@@ -91,6 +107,26 @@ def test_the_customer_list_costs_the_same_queries_whatever_the_data(
 
     assert response.status_code == 200
     assert len(response.context["page"].items) == min((customers + 1) // 2, 50)
+
+
+@pytest.mark.parametrize("customers", [5, 60])
+def test_a_text_search_costs_the_same_queries_with_few_or_many_matches(
+    customers, org_a, alice, bob, carol, client_for, django_assert_num_queries, monkeypatch
+):
+    # 5 matches: the page among the matches' ids; 60, past the (lowered) cap: the page's own
+    # query with the search condition.
+    from crm_site import pagination
+
+    monkeypatch.setattr(pagination, "SEARCH_COUNT_CAP", 20)
+    _populate_customers(org_a, [alice, bob, carol], customers=customers)
+    client = client_for(alice)
+    url = reverse("customers:customer-list", args=[org_a.slug]) + "?q=customer"
+    client.get(url)
+
+    with django_assert_num_queries(_expected("search")):
+        response = client.get(url)
+
+    assert len(response.context["page"].items) == min(customers, 50)
 
 
 def _populate_customer(org, user, *, interactions: int, contacts: int) -> Customer:
