@@ -15,9 +15,9 @@ performance.md, "Search under row-level security"):
 - names starting with the text: the lower(name) text_pattern_ops btree of the
   global_search_indexes migration, walked in name order;
 - three characters or more: a substring (ILIKE) of the name or the email, digits inside the
-  phone number (the trigram GIN indexes of migration 0002) and a full-text match of every
-  word (websearch_to_tsquery over to_tsvector('simple', name || ' ' || email), the GIN index
-  of the global_search_indexes migration);
+  phone number (the trigram GIN indexes of migration 0002) and, for more than one word, a
+  full-text match of every word (websearch_to_tsquery over to_tsvector('simple', name || ' '
+  || email), the GIN index of the global_search_indexes migration);
 - exact email and phone matches (btree);
 - and only when those are fewer than the hits wanted, fuzzy matches of the name (`<%`,
   pg_trgm's word similarity: typos), the costliest scan.
@@ -57,6 +57,7 @@ EXACT_CANDIDATES = 20
 WORD_SIMILARITY_THRESHOLD = "0.5"
 
 _ALNUM_RUN = re.compile(r"\w{3,}")
+_ONE_WORD = re.compile(r"[^\W_]+")
 _PHONE_LIKE = re.compile(r"^[\d\s()+./-]+$")
 
 
@@ -76,6 +77,11 @@ class Terms:
         """No trigram to look up (no three letters or digits in a row): names that start with
         the text instead."""
         return _ALNUM_RUN.search(self.text) is None
+
+    @property
+    def one_word(self) -> bool:
+        """Letters and digits only: one word for the full-text parser too."""
+        return _ONE_WORD.fullmatch(self.text) is not None
 
     def capitalizations(self) -> list[str]:
         """The text as names are usually written: as typed, lower, Capitalized, UPPER."""
@@ -174,12 +180,14 @@ def _candidates(
             )
         )
         if not t.short:
-            direct = [
-                f"{s.name} ILIKE %s",
-                f"{email} ILIKE %s",
-                f"{s.document} @@ websearch_to_tsquery('simple'::regconfig, %s)",
-            ]
-            params = [t.contains, t.contains, t.text]
+            direct = [f"{s.name} ILIKE %s", f"{email} ILIKE %s"]
+            params = [t.contains, t.contains]
+            if not t.one_word:
+                # Every word, in any order ("smith anna"). One word is a substring of the name
+                # or the email whenever it is a word of either: the full-text index would only
+                # add a third bitmap of the same rows (15 ms for a word 79,000 customers have).
+                direct.append(f"{s.document} @@ websearch_to_tsquery('simple'::regconfig, %s)")
+                params.append(t.text)
             if t.digits:
                 direct.append(f"{phone} LIKE %s")
                 params.append(f"%{t.digits}%")

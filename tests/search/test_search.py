@@ -351,3 +351,18 @@ def test_the_substring_candidates_are_planned_for_all_their_rows(org_a):
         assert " ILIKE " in cte and "LIMIT" not in cte
         assert "(SELECT id FROM substring_matches LIMIT 100)" in sql
         assert sql.count("%s") == len(params)
+
+
+def test_the_full_text_candidates_are_looked_up_for_more_than_one_word_only(org_a):
+    # One word is a substring of the name or the email whenever it is a word of either: the
+    # full-text index would add a third bitmap of the same rows.
+    from customers.search import CUSTOMERS, _candidates, terms
+
+    one, _params = _candidates(CUSTOMERS, org_a, terms("garcia"), indexed=True, wanted=9)
+    two, _params = _candidates(CUSTOMERS, org_a, terms("foods garcia"), indexed=True, wanted=9)
+    email, _params = _candidates(CUSTOMERS, org_a, terms("laura@garcia"), indexed=True, wanted=9)
+
+    assert "websearch_to_tsquery" not in one
+    assert "websearch_to_tsquery" in two and "websearch_to_tsquery" in email
+    assert terms("garcia").one_word and terms("Müller2").one_word
+    assert not terms("o'brien").one_word and not terms("snake_case").one_word
