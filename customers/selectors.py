@@ -144,7 +144,7 @@ def _text_search_rows(filterset: CustomerFilter) -> tuple[QuerySet[Customer], in
     (crm_site.pagination.capped_ids): that is the count the page shows. At most the cap: the
     page is taken among those ids, one index probe each, whatever PostgreSQL thinks of the
     text (it guessed a name that 200 customers have to be common, and walked 225,000 customers
-    newest first for a page: 1.1 s). More: the text is common (one customer in a thousand or
+    newest first for a page: 1.1 s). More: the text is common (one customer in 300 or
     more), and the planner, helped by the larger statistics of migration customers 0010,
     walks the page's order or collects the matches, whichever it finds cheaper.
     """
