@@ -95,6 +95,12 @@ ATOMIC_REQUESTS = False
 # The role the app and workers run as (non-owner, non-superuser) when one connection string serves
 # both migrations and the app, as in CI: see docs/architecture.md, "Database roles".
 DATABASE_APP_ROLE = env_str("DATABASE_APP_ROLE", "")
+# PostgreSQL's max_parallel_workers_per_gather for web requests (set per transaction by
+# tenancy.middleware.TenantMiddleware; -1 leaves the server's own). A parallel plan takes two or
+# three cores for one page; with many users at once that is time taken from the other pages,
+# and a page's queries read too few rows to gain from it (docs/performance.md). Celery tasks,
+# which read whole tables, keep the server's setting.
+WEB_PARALLEL_WORKERS_PER_GATHER = env_int("WEB_PARALLEL_WORKERS_PER_GATHER", 0)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Auth -----------------------------------------------------------------------------------

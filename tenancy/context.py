@@ -44,22 +44,30 @@ def require_org() -> Organization:
     return org
 
 
-def _set_db_tenant(org_id: int | None, user_id: int | None) -> None:
+def _set_db_tenant(
+    org_id: int | None, user_id: int | None, *, parallel_workers: int | None = None
+) -> None:
     if connection.vendor != "postgresql":
         return
+    sql = "SELECT set_config('app.tenant_id', %s, true), set_config('app.user_id', %s, true)"
+    params = ["" if org_id is None else str(org_id), "" if user_id is None else str(user_id)]
+    if parallel_workers is not None:  # in the same round trip
+        sql += ", set_config('max_parallel_workers_per_gather', %s, true)"
+        params.append(str(parallel_workers))
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT set_config('app.tenant_id', %s, true), set_config('app.user_id', %s, true)",
-            ["" if org_id is None else str(org_id), "" if user_id is None else str(user_id)],
-        )
+        cursor.execute(sql, params)
 
 
 @contextmanager
-def tenant_context(org: Organization | None, *, user_id: int | None = None) -> Iterator[None]:
+def tenant_context(
+    org: Organization | None, *, user_id: int | None = None, parallel_workers: int | None = None
+) -> Iterator[None]:
     """Run the block as `org` (and, for membership lookups, as `user_id`) in one transaction.
 
     The PostgreSQL settings are transaction-local; on exit they are put back to the enclosing
     context's values so that an outer transaction (a test, a nested call) sees what it set.
+    `parallel_workers`: PostgreSQL's max_parallel_workers_per_gather for the transaction (web
+    requests: settings.WEB_PARALLEL_WORKERS_PER_GATHER); None keeps the server's.
     """
     previous_org = _current_org.get()
     previous_user = _current_user_id.get()
@@ -67,7 +75,11 @@ def tenant_context(org: Organization | None, *, user_id: int | None = None) -> I
     user_token = _current_user_id.set(user_id if user_id is not None else previous_user)
     try:
         with transaction.atomic():
-            _set_db_tenant(org.pk if org is not None else None, _current_user_id.get())
+            _set_db_tenant(
+                org.pk if org is not None else None,
+                _current_user_id.get(),
+                parallel_workers=parallel_workers,
+            )
             try:
                 yield
             finally:

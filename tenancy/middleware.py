@@ -2,6 +2,7 @@
 
 import re
 
+from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.db import transaction
 from django.http import Http404
@@ -10,6 +11,12 @@ from tenancy.context import tenant_context
 from tenancy.models import Membership, Organization
 
 ORG_PATH = re.compile(r"^/o/(?P<slug>[-\w]+)/")
+
+
+def _workers() -> int | None:
+    """The web requests' max_parallel_workers_per_gather (settings.py says why), or None."""
+    workers = settings.WEB_PARALLEL_WORKERS_PER_GATHER
+    return None if workers < 0 else workers
 
 
 class TenantMiddleware:
@@ -30,7 +37,7 @@ class TenantMiddleware:
         if match is None:
             if not request.user.is_authenticated:
                 return self.get_response(request)
-            with tenant_context(None, user_id=request.user.pk):
+            with tenant_context(None, user_id=request.user.pk, parallel_workers=_workers()):
                 request._tenant_transaction = True
                 return self.get_response(request)
 
@@ -39,7 +46,7 @@ class TenantMiddleware:
         org = Organization.objects.filter(slug=match["slug"]).first()
         if org is None:
             raise Http404
-        with tenant_context(org, user_id=request.user.pk):
+        with tenant_context(org, user_id=request.user.pk, parallel_workers=_workers()):
             membership = Membership.objects.filter(user_id=request.user.pk).first()
             if membership is None:
                 raise Http404

@@ -37,7 +37,14 @@ def _what_the_view_sees(request, org_slug: str):
     return HttpResponse(f"{current_org().slug} {db_tenant} {in_transaction}")
 
 
+def _parallel_workers(request, org_slug: str):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('max_parallel_workers_per_gather')")
+        return HttpResponse(cursor.fetchone()[0])
+
+
 test_patterns = [
+    path("parallel/", _parallel_workers),
     path("write-then-fail/", _write_then_fail),
     path("write/", _write),
     path("whoami/", _what_the_view_sees),
@@ -96,3 +103,29 @@ def test_a_request_that_fails_outside_an_organization_leaves_the_connection_usab
     assert signed_in.get("/join/nowhere/token/").status_code == 404
     assert anonymous.get("/healthz").status_code == 200
     assert signed_in.get("/").status_code == 302
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="a PostgreSQL setting")
+@pytest.mark.parametrize(("setting", "expected"), [(0, "0"), (1, "1")])
+def test_web_requests_run_with_the_configured_parallel_workers(
+    setting, expected, org_a, admin_a, client_for, settings
+):
+    settings.WEB_PARALLEL_WORKERS_PER_GATHER = setting
+
+    response = client_for(admin_a).get("/o/org-a/test/parallel/")
+
+    assert response.content.decode() == expected
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="a PostgreSQL setting")
+def test_a_negative_setting_leaves_the_servers_parallel_workers(
+    org_a, admin_a, client_for, settings
+):
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW max_parallel_workers_per_gather")
+        server = cursor.fetchone()[0]
+    settings.WEB_PARALLEL_WORKERS_PER_GATHER = -1
+
+    response = client_for(admin_a).get("/o/org-a/test/parallel/")
+
+    assert response.content.decode() == server
