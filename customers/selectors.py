@@ -100,6 +100,9 @@ def customer_list_page(
         queryset, total = _text_search_rows(filterset)
     else:
         queryset = filterset.qs if valid else customer_base(org=org).none()
+        tag = filterset.form.cleaned_data.get("tag") if valid else None
+        if tag is not None and _only_filter(params, "tag") and connection.vendor == "postgresql":
+            total = _tag_count(org=org, tag=tag, cap=pagination.COUNT_CAP)
     sort = filterset.sort_key
     field, descending, nullable, _label = SORTS[sort]
     if field == "created_at" and valid and _filters_on_indexed_scores(filterset):
@@ -158,6 +161,48 @@ def _text_search_rows(filterset: CustomerFilter) -> tuple[QuerySet[Customer], in
         return matches, len(ids)
     # An array parameter: one whatever the number of ids (customers.filters.custom_value_filter).
     return others.filter(pk__in=RawSQL("SELECT unnest(%s::bigint[])", [ids])), len(ids)
+
+
+# Parameters that do not filter: the order and the keyset cursors.
+NOT_FILTERS = frozenset({"sort", "after", "before"})
+
+
+def _only_filter(params, name: str) -> bool:
+    """Whether `name` is the only parameter with a value, besides the order and the cursors
+    (an unknown parameter counts as a filter: the caller then takes the general path)."""
+    values = {key for key, value in params.items() if value not in ("", None)}
+    return values - NOT_FILTERS == {name}
+
+
+def _tag_count(*, org: Organization, tag: Tag, cap: int) -> int:
+    """How many live customers carry `tag`, counted up to `cap` + 1 from its links alone.
+
+    The general count joined the tag's links to the live customers (a merge join over the
+    (organization, id) index of the customers not merged away: 26 ms for 10,001 at a million).
+    The links are counted here in the (organization, tag, customer) index alone (index-only),
+    less those of merged-away customers: merging moves a customer's tags to the survivor, so
+    there are usually none, but nothing in the database forbids one, and the count stays
+    exact either way. Those are found from the merged customers (an index on (organization,
+    merged_into)), one link probe each; the links are then read `cap` + 1 beyond them.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "WITH merged AS MATERIALIZED ("
+            "  SELECT id FROM customers_customer"
+            "  WHERE organization_id = %(org)s AND merged_into_id IS NOT NULL"
+            "), stale AS MATERIALIZED ("
+            "  SELECT count(*) AS n FROM merged WHERE EXISTS ("
+            "    SELECT 1 FROM customers_customertag link WHERE link.organization_id = %(org)s"
+            "    AND link.customer_id = merged.id AND link.tag_id = %(tag)s)"
+            ") "
+            "SELECT (SELECT count(*) FROM ("
+            "  SELECT 1 FROM customers_customertag"
+            "  WHERE organization_id = %(org)s AND tag_id = %(tag)s"
+            "  LIMIT %(cap)s + 1 + (SELECT n FROM stale)"
+            ") links) - (SELECT n FROM stale)",
+            {"org": org.pk, "tag": tag.pk, "cap": cap},
+        )
+        return cursor.fetchone()[0]
 
 
 SCORE_FILTERS_INDEXED = ("rfm_segment", "cluster", "value_quadrant", "churn")

@@ -391,6 +391,58 @@ def test_an_invalid_custom_field_filter_shows_a_message(custom_people, org_a, vi
         assert "Some filters are not valid" in response.content.decode(), params
 
 
+def _tagged(org, tag, names: list[str], *, merged: list[str] = ()) -> None:
+    """Customers carrying `tag`; those in `merged` merged away into the first one, keeping
+    their link (merging moves links; the database does not forbid a stale one)."""
+    with tenant_context(org):
+        customers = {name: CustomerFactory(organization=org, name=name) for name in names}
+        CustomerTag.objects.bulk_create(
+            [CustomerTag(organization=org, customer=c, tag=tag) for c in customers.values()]
+        )
+        survivor = customers[names[0]]
+        Customer.objects.filter(pk__in=[customers[n].pk for n in merged]).update(
+            merged_into=survivor
+        )
+
+
+def test_a_tag_alone_is_counted_from_its_links_without_the_merged_away(org_a, viewer):
+    vip = TagFactory(organization=org_a, name="VIP")
+    _tagged(org_a, vip, ["Ann", "Bea", "Cy", "Old Ann"], merged=["Old Ann"])
+
+    response = viewer.get(_list_url(org_a, tag=vip.pk))
+
+    assert sorted(_names(response)) == ["Ann", "Bea", "Cy"]
+    assert response.context["page"].total == 3
+    assert response.context["page"].count_label == "3 results"
+
+
+@pytest.mark.parametrize(("cap", "label"), [(3, "3 results"), (2, "2+ results")])
+def test_a_tag_alones_count_stops_at_the_cap_beyond_the_merged_away(
+    cap, label, org_a, viewer, monkeypatch
+):
+    # The merged-away customers' links are read beyond the cap: three live customers with a
+    # cap of three are "3", not "3+", however many stale links come first.
+    monkeypatch.setattr(pagination, "COUNT_CAP", cap)
+    vip = TagFactory(organization=org_a, name="VIP")
+    _tagged(org_a, vip, ["Ann", "Bea", "Cy", "Old 1", "Old 2"], merged=["Old 1", "Old 2"])
+
+    response = viewer.get(_list_url(org_a, tag=vip.pk))
+
+    assert response.context["page"].count_label == label
+
+
+def test_a_tag_with_another_filter_is_counted_on_the_customers(org_a, viewer):
+    vip = TagFactory(organization=org_a, name="VIP")
+    _tagged(org_a, vip, ["Ann", "Bea", "Cy"])
+    with tenant_context(org_a):
+        Customer.objects.filter(name="Ann").update(lifecycle_stage="churned")
+
+    response = viewer.get(_list_url(org_a, tag=vip.pk, lifecycle_stage="churned", sort="name"))
+
+    assert _names(response) == ["Ann"]
+    assert response.context["page"].count_label == "1 result"
+
+
 def test_another_organizations_owner_or_tag_is_not_a_valid_filter(
     people, org_a, org_b, mallory, viewer
 ):

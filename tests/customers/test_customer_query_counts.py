@@ -27,12 +27,15 @@ from tests.factories import CustomFieldDefinitionFactory, TagFactory
 # sources once (interactions, and sales' tasks, orders, quotes, converted leads and
 # opportunities: +5 on the detail page and "show older").
 # A text search: the page and its count, on PostgreSQL the matches' ids and the page
-# (customers.selectors._text_search_rows), the same number either way.
+# (customers.selectors._text_search_rows), the same number either way. A tag alone: the page
+# and its count (on PostgreSQL from the tag's links: customers.selectors._tag_count), and the
+# filter form's lookup of the tag.
 EXPECTED = {
     "sqlite": {
         "list": 16,
         "list htmx": 12,
         "search": 16,
+        "tag": 17,
         "detail": 21,
         "timeline": 13,
         "contact": 12,
@@ -43,6 +46,7 @@ EXPECTED = {
         "list": 19,
         "list htmx": 15,
         "search": 18,
+        "tag": 19,
         "detail": 23,
         "timeline": 15,
         "contact": 14,
@@ -107,6 +111,28 @@ def test_the_customer_list_costs_the_same_queries_whatever_the_data(
 
     assert response.status_code == 200
     assert len(response.context["page"].items) == min((customers + 1) // 2, 50)
+
+
+@pytest.mark.parametrize("customers", [5, 60])
+def test_a_tag_filter_costs_the_same_queries_whatever_the_data(
+    customers, org_a, alice, bob, carol, client_for, django_assert_num_queries, monkeypatch
+):
+    from crm_site import pagination
+
+    monkeypatch.setattr(pagination, "COUNT_CAP", 20)  # 60 customers: past the cap
+    _populate_customers(org_a, [alice, bob, carol], customers=customers)
+    with tenant_context(org_a):
+        tag = CustomerTag.objects.order_by("pk").first().tag
+        tagged = CustomerTag.objects.filter(tag=tag).count()
+    client = client_for(alice)
+    url = reverse("customers:customer-list", args=[org_a.slug]) + f"?tag={tag.pk}"
+    client.get(url)
+
+    with django_assert_num_queries(_expected("tag")):
+        response = client.get(url)
+
+    assert len(response.context["page"].items) == min(tagged, 50)
+    assert response.context["page"].total == min(tagged, 21)
 
 
 @pytest.mark.parametrize("customers", [5, 60])
