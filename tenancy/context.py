@@ -67,7 +67,9 @@ def tenant_context(
     The PostgreSQL settings are transaction-local; on exit they are put back to the enclosing
     context's values so that an outer transaction (a test, a nested call) sees what it set.
     `parallel_workers`: PostgreSQL's max_parallel_workers_per_gather for the transaction (web
-    requests: settings.WEB_PARALLEL_WORKERS_PER_GATHER); None keeps the server's.
+    requests: settings.WEB_PARALLEL_WORKERS_PER_GATHER); None keeps the server's. Unlike the
+    tenant it is not put back on exit (that would cost a query to read it first): it lasts to
+    the end of the outermost transaction, which for a request is this one.
     """
     previous_org = _current_org.get()
     previous_user = _current_user_id.get()

@@ -38,6 +38,8 @@ def _what_the_view_sees(request, org_slug: str):
 
 
 def _parallel_workers(request, org_slug: str):
+    if connection.vendor != "postgresql":
+        return HttpResponse("n/a")
     with connection.cursor() as cursor:
         cursor.execute("SELECT current_setting('max_parallel_workers_per_gather')")
         return HttpResponse(cursor.fetchone()[0])
@@ -105,27 +107,39 @@ def test_a_request_that_fails_outside_an_organization_leaves_the_connection_usab
     assert signed_in.get("/").status_code == 302
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="a PostgreSQL setting")
-@pytest.mark.parametrize(("setting", "expected"), [(0, "0"), (1, "1")])
-def test_web_requests_run_with_the_configured_parallel_workers(
-    setting, expected, org_a, admin_a, client_for, settings
-):
-    settings.WEB_PARALLEL_WORKERS_PER_GATHER = setting
+@pytest.fixture
+def workers_given(monkeypatch):
+    """The parallel_workers that TenantMiddleware passes to tenant_context, request by request."""
+    from tenancy import middleware
 
-    response = client_for(admin_a).get("/o/org-a/test/parallel/")
+    given = []
 
-    assert response.content.decode() == expected
+    def recording(*args, parallel_workers=None, **kwargs):
+        given.append(parallel_workers)
+        return tenant_context(*args, parallel_workers=parallel_workers, **kwargs)
+
+    monkeypatch.setattr(middleware, "tenant_context", recording)
+    return given
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="a PostgreSQL setting")
-def test_a_negative_setting_leaves_the_servers_parallel_workers(
-    org_a, admin_a, client_for, settings
-):
+def _server_parallel_workers() -> str:
     with connection.cursor() as cursor:
         cursor.execute("SHOW max_parallel_workers_per_gather")
-        server = cursor.fetchone()[0]
-    settings.WEB_PARALLEL_WORKERS_PER_GATHER = -1
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.parametrize(("setting", "expected"), [(0, 0), (1, 1), (-1, None)])
+def test_web_requests_run_with_the_configured_parallel_workers(
+    setting, expected, org_a, admin_a, client_for, settings, workers_given
+):
+    # -1 leaves the server's own setting (None: tenant_context sets nothing).
+    settings.WEB_PARALLEL_WORKERS_PER_GATHER = setting
+    server = _server_parallel_workers() if connection.vendor == "postgresql" else None
 
     response = client_for(admin_a).get("/o/org-a/test/parallel/")
 
-    assert response.content.decode() == server
+    assert workers_given == [expected]
+    if connection.vendor == "postgresql":  # what the view's queries ran with
+        assert response.content.decode() == (server if expected is None else str(expected))
+    else:  # SQLite has no parallel plans: the middleware asks, tenant_context sets nothing
+        assert response.content.decode() == "n/a"
