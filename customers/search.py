@@ -249,13 +249,19 @@ def _candidates(
     ctes, cte_params = "", []
     if substring:
         ctes, cte_params = f"substring_matches AS MATERIALIZED ({substring[0]}), ", substring[1]
-    fuzzy = _select(
-        s,
-        f"%s <%% {s.name} AND (SELECT count(*) FROM direct) < %s",
-        limit=FUZZY_CANDIDATES,
+    # Fuzzy matches in a MATERIALIZED CTE too, for the same reason as the substrings: with
+    # the LIMIT inside, the planner expected one contact in a hundred to be like any text and
+    # scanned the contacts "until 100 are found"; for an email address, like no one's name,
+    # that read all of them (0.8 s at a million). Planned for all rows it uses the trigram
+    # index. The condition on `direct` is a one-time filter: no scan when it is false.
+    where = f"{s.table}.organization_id = %s" + (f" AND {s.live}" if s.live else "")
+    fuzzy = (
+        f"fuzzy_matches AS MATERIALIZED (SELECT {s.table}.id FROM {s.table} WHERE {where} "
+        f"AND %s <%% {s.name} AND (SELECT count(*) FROM direct) < %s)"
     )
     return (
-        f"WITH {ctes}direct AS ({sql}) SELECT id FROM direct UNION ALL {fuzzy}",
+        f"WITH {ctes}direct AS ({sql}), {fuzzy} SELECT id FROM direct "
+        f"UNION ALL (SELECT id FROM fuzzy_matches LIMIT {FUZZY_CANDIDATES})",
         [*cte_params, *params, org.pk, t.text, wanted],
     )
 
@@ -296,7 +302,14 @@ def _ranked(
                 [WORD_SIMILARITY_THRESHOLD],
             )
     # The SQL is built from constants; the text typed goes in as parameters only.
-    candidates = RawSQL(*_candidates(s, org, t, indexed=indexed, wanted=wanted))  # noqa: S611
+    sql, params = _candidates(s, org, t, indexed=indexed, wanted=wanted)
+    # MATERIALIZED: the candidates are looked up once whatever the plan around them. Where the
+    # planner takes the tenant for a few rows (a new organization whose table autovacuum has
+    # not analyzed yet) it would run them again for each of its rows, in a nested loop: 230 ms
+    # instead of 2 for 300 customers.
+    candidates = RawSQL(  # noqa: S611
+        f"WITH candidates AS MATERIALIZED ({sql}) SELECT id FROM candidates", params
+    )
     score = RawSQL(*_score(s, t), output_field=FloatField())  # noqa: S611
     return queryset.filter(pk__in=candidates).annotate(search_score=score)
 
