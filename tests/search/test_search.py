@@ -417,4 +417,6 @@ def test_the_candidates_are_looked_up_once_whatever_the_plan(kind, people, org_a
     plan = (json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]
     lookups = [n for n in _nodes(plan) if n.get("Subplan Name") == "CTE candidates"]
     assert len(lookups) == 1
-    assert all(node["Actual Loops"] == 1 for node in _nodes(lookups[0]))
+    assert lookups[0]["Actual Loops"] == 1
+    # Each part at most once (not at all: the fuzzy scan when the direct matches are enough).
+    assert max(node["Actual Loops"] for node in _nodes(lookups[0])) == 1
