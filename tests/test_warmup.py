@@ -41,7 +41,8 @@ def test_the_warm_up_loads_the_urls_and_the_shell_templates(unfreeze):
 
     frozen = warm_up()
 
-    assert frozen == gc.get_freeze_count() > 0
+    # (The count falls again as frozen objects that were garbage after all are freed.)
+    assert frozen > 10_000 and gc.get_freeze_count() > 0
     assert get_resolver()._populated
     loader = engines["django"].engine.template_loaders[0]  # the cached loader
     assert all(name in str(list(loader.get_template_cache)) for name in SHELL_TEMPLATES)
