@@ -124,6 +124,12 @@ class Searchable:
     def column(self, name: str) -> str:
         return f"{self.table}.{name}"
 
+    @property
+    def tenant_rows(self) -> str:
+        """The condition of the rows one search may find: the organization's (its id the
+        first parameter), and live."""
+        return f"{self.table}.organization_id = %s" + (f" AND {self.live}" if self.live else "")
+
 
 CUSTOMERS = Searchable(
     table="customers_customer",
@@ -146,10 +152,9 @@ CONTACTS = Searchable(
 
 
 def _select(s: Searchable, condition: str, *, order: str = "", limit: int) -> str:
-    where = f"{s.table}.organization_id = %s" + (f" AND {s.live}" if s.live else "")
     order_by = f" ORDER BY {order}" if order else ""
     return (
-        f"(SELECT {s.table}.id FROM {s.table} WHERE {where} AND {condition}{order_by} "
+        f"(SELECT {s.table}.id FROM {s.table} WHERE {s.tenant_rows} AND {condition}{order_by} "
         f"LIMIT {limit})"
     )
 
@@ -197,9 +202,9 @@ def _candidates(
             # matches nothing (a phone number searched among names) read every contact of the
             # tenant, 6-9 s at a million; planned for all rows, it ORs the GIN indexes (10-30 ms)
             # and still stops after 100 rows when the text is common.
-            where = f"{s.table}.organization_id = %s" + (f" AND {s.live}" if s.live else "")
             substring = (
-                f"SELECT {s.table}.id FROM {s.table} WHERE {where} AND ({' OR '.join(direct)})",
+                f"SELECT {s.table}.id FROM {s.table} WHERE {s.tenant_rows} "
+                f"AND ({' OR '.join(direct)})",
                 [org.pk, *params],
             )
             parts.append((f"(SELECT id FROM substring_matches LIMIT {FUZZY_CANDIDATES})", []))
@@ -254,9 +259,9 @@ def _candidates(
     # scanned the contacts "until 100 are found"; for an email address, like no one's name,
     # that read all of them (0.8 s at a million). Planned for all rows it uses the trigram
     # index. The condition on `direct` is a one-time filter: no scan when it is false.
-    where = f"{s.table}.organization_id = %s" + (f" AND {s.live}" if s.live else "")
     fuzzy = (
-        f"fuzzy_matches AS MATERIALIZED (SELECT {s.table}.id FROM {s.table} WHERE {where} "
+        f"fuzzy_matches AS MATERIALIZED (SELECT {s.table}.id FROM {s.table} "
+        f"WHERE {s.tenant_rows} "
         f"AND %s <%% {s.name} AND (SELECT count(*) FROM direct) < %s)"
     )
     return (
