@@ -24,13 +24,15 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 COUNT_CAP = 10_000
-# A text search's count stops sooner: its matches are found through trigram indexes and read
+# A text search's count stops sooner: its matches are found through a trigram index and read
 # from the table one by one (10,001 of them: 70-80 ms at a million customers), and nobody pages
-# through thousands of search results; "3,000+ results" says enough. The same ids serve the
-# page when they are all the matches (customers.selectors._text_search_rows): up to about
-# 3,000, collecting them beats walking the list's order, which for a text one customer in 500
-# has reads 25,000 rows (160 ms against 10).
-SEARCH_COUNT_CAP = 3_000
+# through thousands of search results; "1,000+ results" says enough. When they are all the
+# matches, the same rows give the page (customers.selectors._text_search_rows); beyond the cap,
+# the page walks the newest customers in an index that carries their search text, which for a
+# text just over the cap (one customer in a thousand) reads about 51,000 index entries (30 ms).
+# At 3,000 the count cost 15-20 ms more for every common text than at 1,000 (100 names of the
+# million-customer benchmark: 31 ms of SQL a page on average against 22).
+SEARCH_COUNT_CAP = 1_000
 
 
 @dataclass(frozen=True)
@@ -166,16 +168,60 @@ def _before(key: SortKey, value: Any, pk: int) -> list[Q]:
     ]
 
 
-def _fetch(queryset: QuerySet, conditions: list[Q], order: list, limit: int) -> list:
+def _fetch(
+    queryset: QuerySet,
+    conditions: list[Q],
+    order: list,
+    limit: int,
+    narrow: QuerySet | None = None,
+) -> list:
     """Up to `limit` rows of the conditions' ranges, in turn, each in `order`. The caller
-    prefetches related objects once, for the rows it shows."""
+    prefetches related objects once, for the rows it shows.
+
+    `narrow` (see keyset_page): the range's ids are walked in it, in a subquery, and only
+    those rows are read in full."""
     ordered = queryset.prefetch_related(None).order_by(*order)
     rows: list = []
     for condition in conditions:
-        rows += ordered.filter(condition)[: limit - len(rows)]
+        wanted = limit - len(rows)
+        if narrow is None:
+            rows += ordered.filter(condition)[:wanted]
+        else:
+            ids = narrow.filter(condition).order_by(*order).values("pk")[:wanted]
+            rows += ordered.filter(pk__in=ids)
         if len(rows) >= limit:
             break
     return rows
+
+
+def _pick(
+    queryset: QuerySet,
+    key: SortKey,
+    candidates: list[tuple[Any, int]],
+    *,
+    after: list | None,
+    before: list | None,
+    limit: int,
+) -> list:
+    """Up to `limit` rows after `after` (or before `before`, nearest first), chosen among
+    `candidates`, every row's (sort value, id), and read by id (see keyset_page)."""
+    ordered = sorted(candidates, reverse=key.descending)
+    if before is not None:
+        mark = tuple(before)
+        chosen = [c for c in reversed(ordered) if (c > mark if key.descending else c < mark)]
+        order = _reversed_order(key)
+    else:
+        mark = tuple(after) if after is not None else None
+        chosen = (
+            ordered
+            if mark is None
+            else [c for c in ordered if (c < mark if key.descending else c > mark)]
+        )
+        order = key.order_by()
+    ids = [pk for _value, pk in chosen[:limit]]
+    if not ids:
+        return []
+    return list(queryset.prefetch_related(None).filter(pk__in=ids).order_by(*order))
 
 
 def _field(model, path: str):
@@ -267,6 +313,8 @@ def keyset_page(
     sparse_count: bool = False,
     total: int | None = None,
     hx_target: str = "",
+    candidates: list[tuple[Any, int]] | None = None,
+    narrow: QuerySet | None = None,
 ) -> KeysetPage:
     """One page of `queryset` in `key` order, after params["after"] or before params["before"].
 
@@ -275,7 +323,18 @@ def keyset_page(
     every page, however deep, is one index walk of `per_page + 1` rows. `sparse_count`: the
     filter is a substring search (see capped_count), counted up to SEARCH_COUNT_CAP. `total`:
     the capped count, when the caller has it already (not counted again).
+
+    Two ways for a caller that knows more than the database's estimates (a text search,
+    customers.selectors._text_search_rows), on a sort of one column of the model that is never
+    NULL:
+    - `candidates`: the (sort value, id) of every row of `queryset`, a short list that the
+      caller has read already: the page is picked among them here and read by id.
+    - `narrow`: the same rows as `queryset`, in a form that an index of the sort order answers
+      alone; each page's ids are walked in it (a LIMITed subquery) before the rows are read.
     """
+    simple_key = not (key.nullable or key.coarse or LOOKUP_SEP in key.field)
+    if (candidates is not None or narrow is not None) and not simple_key:
+        raise ValueError("candidates and narrow need a sort on a column that is never NULL")
     values = _param_lists(params)
     after_token = (values.get("after") or [""])[-1]
     before_token = (values.get("before") or [""])[-1]
@@ -285,8 +344,16 @@ def keyset_page(
         if before_token and after is None
         else None
     )
-    if before is not None:
-        rows = _fetch(queryset, _before(key, *before), _reversed_order(key), per_page + 1)
+    if candidates is not None:
+        rows = _pick(queryset, key, candidates, after=after, before=before, limit=per_page + 1)
+        if before is not None:
+            has_previous, has_next = len(rows) > per_page, True
+            items = list(reversed(rows[:per_page]))
+        else:
+            items, has_next = rows[:per_page], len(rows) > per_page
+            has_previous = after is not None
+    elif before is not None:
+        rows = _fetch(queryset, _before(key, *before), _reversed_order(key), per_page + 1, narrow)
         has_previous, has_next = len(rows) > per_page, True
         items = list(reversed(rows[:per_page]))
     else:
@@ -299,7 +366,7 @@ def keyset_page(
             conditions = [Q(**{f"{key.field}__isnull": False}), Q(**{f"{key.field}__isnull": True})]
         else:
             conditions = [Q()]
-        rows = _fetch(queryset, conditions, key.order_by(), per_page + 1)
+        rows = _fetch(queryset, conditions, key.order_by(), per_page + 1, narrow)
         items, has_next, has_previous = rows[:per_page], len(rows) > per_page, after is not None
     # Once for the page, however many ranges it took (a private attribute, read only).
     prefetch_related_objects(items, *queryset._prefetch_related_lookups)
@@ -351,7 +418,13 @@ def capped_count(queryset: QuerySet, cap: int | None = None, *, sparse: bool = F
 
 
 def capped_ids(queryset: QuerySet, cap: int) -> list[int]:
-    """The ids of up to `cap` + 1 rows of a sparse filter (a substring search), in no order.
+    """The ids of up to `cap` + 1 rows of a sparse filter (see capped_values), in no order."""
+    return [pk for (pk,) in capped_values(queryset, cap)]
+
+
+def capped_values(queryset: QuerySet, cap: int, *fields: str) -> list[tuple]:
+    """(id, *fields) of up to `cap` + 1 rows of a sparse filter (a substring search), in no
+    order.
 
     On PostgreSQL the matches go through a MATERIALIZED CTE: planned for all of them, read only
     up to the cap. `SELECT ... LIMIT cap + 1` let the planner, which cannot estimate how many
@@ -362,21 +435,22 @@ def capped_ids(queryset: QuerySet, cap: int) -> list[int]:
     substring, planning for all rows would read every row instead: 50 ms -> 260 ms for a tag
     that one customer in eight has, hence capped_count's `sparse`.)
     """
-    queryset = queryset.order_by()
+    queryset = queryset.order_by().values_list("pk", *fields)
     connection = connections[queryset.db]
     if connection.vendor != "postgresql":
-        return list(queryset.values_list("pk", flat=True)[: cap + 1])
+        return list(queryset[: cap + 1])
     try:
-        sql, params = queryset.values("pk").query.sql_with_params()
+        sql, params = queryset.query.sql_with_params()
     except EmptyResultSet:  # .none(), or a filter that can match nothing
         return []
     with connection.cursor() as cursor:
         cursor.execute(
             f"WITH matches AS MATERIALIZED ({sql}) "  # Django's own SQL, parameters apart
-            "SELECT pk FROM matches LIMIT %s",
+            "SELECT * FROM matches LIMIT %s",
             [*params, cap + 1],
         )
-        return [row[0] for row in cursor.fetchall()]
+        # The values as the ORM reads them too (psycopg2's own types, aware datetimes).
+        return cursor.fetchall()
 
 
 def count_label(total: int, cap: int | None = None) -> str:

@@ -6,13 +6,14 @@ from decimal import Decimal, InvalidOperation
 import django_filters
 from django import forms
 from django.db import connections
-from django.db.models import F, Q, QuerySet
+from django.db.models import Q, QuerySet, Value
 from django.db.models.expressions import RawSQL
+from django.db.models.functions import Lower, StrIndex
+from django.db.models.lookups import GreaterThan
 from django.utils.translation import gettext_lazy as _
 
 from analytics.models import ChurnBand
 from crm_site import pagination
-from crm_site.text_lookups import IContains
 from customers.matching import normalize_phone
 from customers.models import (
     ConsentState,
@@ -41,15 +42,36 @@ SORTS = {
 DEFAULT_SORT = "-created"
 
 
-def search_condition(q: str) -> Q:
-    """Name, email or phone contains the text (trigram-indexed on PostgreSQL)."""
+def _search_texts(q: str) -> list:
+    """What the search text must contain: the text in lower case (lowered by the database, as
+    the column is: Python's str.lower differs on a few letters, such as the Turkish dotted I),
+    or the phone digits in it."""
     q = q.strip()
-    # ILIKE rather than icontains (UPPER(name) LIKE ...): only ILIKE can use the trigram
-    # indexes; at a million customers the difference is 1 s against a few ms.
-    condition = Q(IContains(F("name"), q)) | Q(IContains(F("email"), q.lower()))
+    texts = [Lower(Value(q))]
     digits = normalize_phone(q)
-    if digits:
-        condition |= Q(phone_normalized__contains=digits)
+    if digits and digits != q:
+        texts.append(Value(digits))
+    return texts
+
+
+def search_condition(q: str) -> Q:
+    """Name, email or phone contains the text: a substring (LIKE) of Customer.search_text, which
+    the customer_org_search_trgm index serves on PostgreSQL."""
+    condition = Q()
+    for text in _search_texts(q):
+        condition |= Q(search_text__contains=text)
+    return condition
+
+
+def search_walk_condition(q: str) -> Q:
+    """The same rows as search_condition, in a form no index answers (strpos rather than LIKE):
+    for walking the newest customers in the customer_org_search_walk_idx index, testing each
+    one's text there (an index-only scan), when the matches are known to be many
+    (customers.selectors._text_search_rows). With LIKE, PostgreSQL could instead collect every
+    match through the trigram index and sort them, when it takes a common text for a rare one."""
+    condition = Q()
+    for text in _search_texts(q):
+        condition |= Q(GreaterThan(StrIndex("search_text", text), 0))
     return condition
 
 

@@ -4,7 +4,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
-from django.db.models.functions import Lower, Replace
+from django.db.models.functions import Concat, Lower, Replace
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -179,6 +179,21 @@ class CustomFieldDefinition(TenantModel):
         return self.label
 
 
+def search_text_expression() -> Concat:
+    """What the customer list's search box looks in: the name and the email in lower case and
+    the phone's digits, one per line (a search text has no line break, so a match never spans
+    two of them)."""
+    line = models.Value("\n")
+    return Concat(
+        Lower("name"),
+        line,
+        Lower("email"),
+        line,
+        "phone_normalized",
+        output_field=models.TextField(),
+    )
+
+
 def name_key_expression(field: str) -> models.Func:
     """lower(name) without spaces and common punctuation, on SQLite and PostgreSQL alike."""
     expression = Lower(field)
@@ -211,6 +226,12 @@ class Customer(TenantModel):
     phone = models.CharField(_("phone"), max_length=40, blank=True)
     # Digits only, for matching and search ("+1 (555) 010-2000" -> "15550102000").
     phone_normalized = models.CharField(max_length=40, blank=True, editable=False)
+    # The list's search: one trigram index finds and counts the matches, and a covering index
+    # of the list's order walks the newest customers without reading the table (both made by
+    # migration 0011; see customers.selectors._text_search_rows).
+    search_text = models.GeneratedField(
+        expression=search_text_expression(), output_field=models.TextField(), db_persist=True
+    )
     website = models.CharField(_("website"), max_length=200, blank=True)
 
     # Companies

@@ -6,6 +6,7 @@ app_name = "customers"
 
 urlpatterns = [
     path("", views.customer_list, name="customer-list"),
+    path("filters/", views.customer_filter_panel, name="customer-filter-panel"),
     path("new/", views.customer_create, name="customer-create"),
     path("bulk/", views.customer_bulk, name="customer-bulk"),
     path("<int:pk>/", views.customer_detail, name="customer-detail"),

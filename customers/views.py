@@ -38,10 +38,30 @@ def customer_list(request, org_slug: str):
         "page": result.page,
         "filterset": result.filterset,
         "bulk_form": BulkActionForm(members=selectors.member_choices(org=request.organization)),
+        # Open and rendered with the page when one of its filters is in use (or wrong);
+        # otherwise fetched when opened: its fields cost 10 ms of a 60 ms page.
+        "panel_open": bool(result.filterset.form.errors)
+        or selectors.customer_list_uses_panel(request.GET),
     }
     if request.htmx and not request.htmx.boosted:
         return render(request, "customers/partials/customer_list_results.html", context)
     return render(request, "customers/customer_list.html", context)
+
+
+@require_capability(Capability.VIEW_CUSTOMERS)
+def customer_filter_panel(request, org_slug: str):
+    """The list's filter panel, with the values of the list's query string, fetched by htmx
+    when the user opens it; anyone else is sent to the list itself."""
+    if not request.htmx:
+        query = request.GET.urlencode()
+        return redirect(
+            _org_url(request, "customers:customer-list") + (f"?{query}" if query else "")
+        )
+    filterset = selectors.customer_filterset(
+        org=request.organization, user=request.user, params=request.GET
+    )
+    filterset.is_valid()  # the same errors as the list shows
+    return render(request, "customers/partials/filter_panel.html", {"filterset": filterset})
 
 
 @require_POST

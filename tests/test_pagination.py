@@ -17,6 +17,7 @@ from crm_site.pagination import (
     SortKey,
     capped_count,
     capped_ids,
+    capped_values,
     count_label,
     decode_cursor,
     encode_cursor,
@@ -138,6 +139,30 @@ def test_capped_ids_returns_the_ids_of_the_matches_up_to_one_past_the_cap(in_org
     assert len(capped_ids(searched, 2)) == 3
     assert set(capped_ids(searched, 2)) <= {c.pk for c in rows}
     assert capped_ids(Customer.objects.none(), 10) == []
+
+
+def test_capped_values_gives_each_match_with_its_values_as_the_orm_reads_them(in_org):
+    rows = [CustomerFactory(organization=in_org, name=f"Searched {n}") for n in range(3)]
+    searched = Customer.objects.filter(name__icontains="searched")
+
+    found = capped_values(searched, 10, "created_at", "name")
+
+    # Aware datetimes that compare with a cursor's (crm_site.pagination._pick).
+    assert sorted(found) == sorted((c.pk, c.created_at, c.name) for c in rows)
+    assert capped_values(Customer.objects.none(), 10, "name") == []
+
+
+@pytest.mark.parametrize("path", ["scores__clv", "name"])
+def test_candidates_and_narrow_need_a_plain_column_that_is_never_null(path, in_org):
+    nullable = path == "scores__clv"
+    key = SortKey(path, descending=True, nullable=nullable)
+    rows = Customer.objects.all()
+    for extra in ({"candidates": []}, {"narrow": rows}):
+        if nullable:
+            with pytest.raises(ValueError, match="never NULL"):
+                keyset_page(rows, key=key, params={}, base_url=BASE_URL, **extra)
+        else:
+            assert keyset_page(rows, key=key, params={}, base_url=BASE_URL, **extra).items == []
 
 
 def test_a_sparse_count_on_postgresql_plans_for_all_the_matches(in_org):

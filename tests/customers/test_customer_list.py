@@ -8,6 +8,8 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 from django.db import connection
+from django.db.models import Q
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -274,7 +276,9 @@ def test_each_custom_field_type_filters_the_list(custom_people, org_a, viewer, p
 
 
 def test_the_custom_fields_appear_as_filters(custom_people, org_a, viewer):
-    html = viewer.get(_list_url(org_a)).content.decode()
+    html = viewer.get(
+        reverse("customers:customer-filter-panel", args=[org_a.slug]), headers=HTMX
+    ).content.decode()
 
     for name in ("cf_loyalty", "cf_seats", "cf_renewal", "cf_tier", "cf_partner"):
         assert f'name="{name}"' in html
@@ -461,6 +465,74 @@ def test_unknown_parameters_are_ignored(people, org_a, viewer):
 
     assert response.status_code == 200
     assert len(_names(response)) == 4
+
+
+# --- The filter panel: with the page when in use, otherwise fetched when opened ---------------
+
+
+def _panel_url(org) -> str:
+    return reverse("customers:customer-filter-panel", args=[org.slug])
+
+
+@pytest.mark.parametrize("params", [{}, {"q": "acme"}, {"sort": "name"}, {"q": "a", "after": "x"}])
+def test_without_a_panel_filter_the_panel_is_closed_and_fetched_when_opened(
+    params, people, org_a, viewer
+):
+    response = viewer.get(_list_url(org_a, **params))
+    html = response.content.decode()
+
+    assert response.context["panel_open"] is False
+    assert 'class="collapse" id="more-filters"' in html
+    assert 'aria-expanded="false"' in html
+    loader = html[html.index('data-testid="filter-panel-loading"') - 500 :]
+    assert f'hx-get="{_panel_url(org_a)}"' in loader
+    assert 'hx-trigger="show.bs.collapse from:#more-filters' in loader
+    assert 'id="id_owner"' not in html and 'name="created_after"' not in html
+
+
+@pytest.mark.parametrize(
+    "params", [{"lifecycle_stage": "active"}, {"q": "a", "mine": "on"}, {"cluster": "x"}]
+)
+def test_with_a_panel_filter_in_use_or_wrong_the_panel_is_open_with_the_page(
+    params, people, org_a, viewer
+):
+    html = viewer.get(_list_url(org_a, **params)).content.decode()
+
+    assert 'class="collapse show" id="more-filters"' in html
+    assert 'aria-expanded="true"' in html
+    assert 'id="id_owner"' in html and 'name="created_after"' in html
+    assert 'data-testid="filter-panel-loading"' not in html
+    # Any change in the panel applies the filters, with the search box and the order.
+    assert 'hx-include="#customer-filters" hx-trigger="change"' in html
+
+
+def test_the_panel_offers_the_organizations_own_owners_tags_and_custom_fields(
+    people, org_a, org_b, mallory, viewer
+):
+    TagFactory(organization=org_a, name="Wholesale")
+    TagFactory(organization=org_b, name="Spy")
+    CustomFieldDefinitionFactory(organization=org_a, key="tier", label="Tier")
+    CustomFieldDefinitionFactory(organization=org_b, key="secret", label="Secret")
+
+    response = viewer.get(_panel_url(org_a), headers=HTMX)
+    html = response.content.decode()
+
+    assert response.status_code == 200
+    assert ">Wholesale</option>" in html and 'name="cf_tier"' in html
+    assert ">Bob Sales</option>" in html
+    assert "Spy" not in html and "Secret" not in html and "Mallory" not in html
+    assert "<html" not in html  # a fragment, for the open panel
+
+
+def test_the_panel_of_another_organization_is_not_found(org_a, org_b, viewer):
+    assert viewer.get(_panel_url(org_b), headers=HTMX).status_code == 404
+
+
+def test_the_panel_opened_outside_htmx_goes_to_the_list(org_a, viewer):
+    response = viewer.get(_panel_url(org_a) + "?lifecycle_stage=active")
+
+    assert response.status_code == 302
+    assert response.url == _list_url(org_a, lifecycle_stage="active")
 
 
 # --- htmx, the URL and the count --------------------------------------------------------------
@@ -736,7 +808,7 @@ def test_a_text_search_counts_its_matches_as_a_sparse_filter(
     params, searched, people, org_a, viewer, monkeypatch
 ):
     calls = []
-    count, ids = pagination.capped_count, pagination.capped_ids
+    count, values = pagination.capped_count, pagination.capped_values
     monkeypatch.setattr(
         pagination,
         "capped_count",
@@ -746,16 +818,19 @@ def test_a_text_search_counts_its_matches_as_a_sparse_filter(
     )
     monkeypatch.setattr(
         pagination,
-        "capped_ids",
-        lambda queryset, cap: calls.append(("ids", cap)) or ids(queryset, cap),
+        "capped_values",
+        lambda queryset, cap, *fields: (
+            calls.append(("ids", cap, fields)) or values(queryset, cap, *fields)
+        ),
     )
 
     assert viewer.get(_list_url(org_a, **params), headers=HTMX).status_code == 200
     if not searched:
         assert calls == [("count", False)]
     elif connection.vendor == "postgresql":
-        # The matches' ids first, which are the count too (customers.selectors._text_search_rows).
-        assert calls == [("ids", pagination.SEARCH_COUNT_CAP)]
+        # The matches' ids and creation times first, which are the count too, and from which
+        # the default order's page is picked (customers.selectors._text_search_rows).
+        assert calls == [("ids", pagination.SEARCH_COUNT_CAP, ("created_at",))]
     else:
         assert calls == [("count", True)]
 
@@ -815,6 +890,148 @@ def test_a_text_search_combines_with_the_other_filters(cap, needles, org_a, view
 
     assert expected and _names(response) == expected
     assert response.context["page"].total == min(len(expected), cap + 1)
+
+
+@pytest.fixture
+def tied_needles(org_a):
+    """40 customers, 31 of them matching "needle", created three to an hour (ties on the
+    creation time, which the id breaks)."""
+    now = timezone.now()
+    with tenant_context(org_a):
+        Customer.objects.bulk_create(
+            [
+                Customer(
+                    organization=org_a,
+                    name=f"Needle {n:02}" if n % 3 else f"Hay {n:02}",
+                    email="x@needle.example" if n % 9 == 0 else "",
+                    created_at=now - timedelta(hours=n // 3),
+                )
+                for n in range(40)
+            ]
+        )
+        return Customer.objects.filter(Q(name__contains="Needle") | Q(email__contains="needle"))
+
+
+def _walk(org, user, params: str, per_page: int) -> tuple[list[list[int]], list[list[int]]]:
+    """Every page of the list, following the next links from the first page and then the
+    previous links back from the last one."""
+    from django.http import QueryDict
+
+    from customers.selectors import customer_list_page
+
+    def page(query: str):
+        return customer_list_page(
+            org=org, user=user, params=QueryDict(query), base_url="/", per_page=per_page
+        ).page
+
+    with tenant_context(org):
+        forward, current = [], page(params)
+        while True:
+            forward.append([c.pk for c in current.items])
+            if not current.next_url:
+                break
+            current = page(urlsplit(current.next_url).query)
+        backward = [[c.pk for c in current.items]]
+        while current.previous_url:
+            current = page(urlsplit(current.previous_url).query)
+            backward.insert(0, [c.pk for c in current.items])
+    return forward, backward
+
+
+@pytest.mark.parametrize("sort", ["-created", "created", "name", "-name", "-updated"])
+@pytest.mark.parametrize("cap", [3, 1_000], ids=["more-than-the-cap", "within-the-cap"])
+def test_a_text_search_pages_through_every_match_once_in_every_order(
+    sort, cap, tied_needles, org_a, alice, monkeypatch
+):
+    # Within the cap, sorted by creation, the page is picked among the matches' (created_at,
+    # id) in Python; beyond it, its ids are walked in the search index first (keyset_page's
+    # `candidates` and `narrow`). Other orders go the general way. Ties on the creation time
+    # are broken by the id, the same way in Python as in the database.
+    monkeypatch.setattr(pagination, "SEARCH_COUNT_CAP", cap)
+    field, descending, _nullable, _label = SORTS[sort]
+    with tenant_context(org_a):
+        expected = [
+            c.pk
+            for c in sorted(
+                tied_needles, key=lambda c: (getattr(c, field), c.pk), reverse=descending
+            )
+        ]
+
+    forward, backward = _walk(org_a, alice, f"q=needle&sort={sort}", per_page=4)
+
+    assert len(expected) == 31
+    assert [pk for page in forward for pk in page] == expected
+    assert [len(page) for page in forward] == [4] * 7 + [3]
+    assert backward == forward
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the search index: PostgreSQL")
+def test_beyond_the_cap_a_text_search_walks_the_page_ids_in_the_search_index(
+    needles, org_a, viewer, monkeypatch
+):
+    monkeypatch.setattr(pagination, "SEARCH_COUNT_CAP", 3)
+
+    with CaptureQueriesContext(connection) as queries:
+        response = viewer.get(_list_url(org_a, q="needle"), headers=HTMX)
+
+    assert _names(response) == needles[:50]
+    page = next(
+        q["sql"] for q in queries if 'ORDER BY "customers_customer"."created_at" DESC' in q["sql"]
+    )
+    # The ids first, in a LIMITed subquery that tests strpos() (which no index answers, so
+    # that PostgreSQL walks the list's order) and reads only indexed columns ...
+    subquery = page[page.index("IN (SELECT") :]
+    assert "STRPOS" in subquery and "LIMIT 51" in subquery
+    assert "ILIKE" not in page
+    # ... which the covering index of the newest customers answers alone.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_get_indexdef(indexrelid) FROM pg_index "
+            "WHERE indexrelid = 'customer_org_search_walk_idx'::regclass"
+        )
+        (definition,) = cursor.fetchone()
+    assert "(organization_id, created_at DESC, id DESC) INCLUDE (search_text)" in definition
+    assert "WHERE (merged_into_id IS NULL)" in definition
+
+
+@pytest.mark.parametrize("typed", ["ÄRZTE", "ärzte", "Ärzte"])
+def test_a_text_search_ignores_the_case_of_accented_letters(typed, org_a, viewer):
+    # The search text is lowered by the database, and so is the typed text (Python's
+    # str.lower differs from PostgreSQL's lower() on a few letters). SQLite lowers ASCII only.
+    CustomerFactory(organization=org_a, name="Ärztehaus Berlin")
+    CustomerFactory(organization=org_a, name="Bäckerei Berlin")
+
+    names = _names(viewer.get(_list_url(org_a, q=typed), headers=HTMX))
+
+    if connection.vendor == "postgresql" or typed == "Ärzte":
+        assert names == ["Ärztehaus Berlin"]
+
+
+def test_the_search_text_follows_the_name_email_and_phone(org_a, viewer, alice):
+    from customers.services import customer_update
+
+    customer = CustomerFactory(
+        organization=org_a, name="Old Name", email="old@example.com", phone="+1 555 010 2000"
+    )
+    with tenant_context(org_a):
+        customer_update(
+            customer=customer,
+            by=alice,
+            data={
+                "name": "Fresh Bakery",
+                "email": "hello@fresh.example",
+                "phone": "+44 20 7946 0000",
+            },
+        )
+        # A line break between the parts: a text never matches across two of them.
+        assert Customer.objects.get(pk=customer.pk).search_text == (
+            "fresh bakery\nhello@fresh.example\n442079460000"
+        )
+
+    for found in ("fresh", "FRESH.EXAMPLE", "7946 0000", "+44 20 7946"):
+        assert _names(viewer.get(_list_url(org_a, q=found), headers=HTMX)) == ["Fresh Bakery"]
+    for gone in ("old name", "old@example", "5550102000", "bakery hello"):
+        assert _names(viewer.get(_list_url(org_a, q=gone), headers=HTMX)) == []
 
 
 def test_a_score_filter_pages_newest_first_through_the_scored_customers(org_a, alice):

@@ -26,16 +26,21 @@ from tests.factories import CustomFieldDefinitionFactory, TagFactory
 # Full pages also count the bell's unread notifications (+1); the timeline asks each of its
 # sources once (interactions, and sales' tasks, orders, quotes, converted leads and
 # opportunities: +5 on the detail page and "show older").
+# The filter form's owners and tags are looked up only when the panel is rendered: with the page
+# when one of its filters is in use (the list's URL above has one), otherwise when it opens
+# ("panel": session, user, organization, [set tenant], savepoint, membership, custom fields,
+# owners, tags, release, [reset tenant]).
 # A text search: the page and its count, on PostgreSQL the matches' ids and the page
-# (customers.selectors._text_search_rows), the same number either way. A tag alone: the page
-# and its count (on PostgreSQL from the tag's links: customers.selectors._tag_count), and the
-# filter form's lookup of the tag.
+# (customers.selectors._text_search_rows), the same number either way; no panel. A tag alone:
+# the page and its count (on PostgreSQL from the tag's links: customers.selectors._tag_count),
+# and the filter form's lookup of the tag.
 EXPECTED = {
     "sqlite": {
         "list": 16,
         "list htmx": 12,
-        "search": 16,
+        "search": 14,
         "tag": 17,
+        "panel": 9,
         "detail": 21,
         "timeline": 13,
         "contact": 12,
@@ -45,8 +50,9 @@ EXPECTED = {
     "postgresql": {
         "list": 19,
         "list htmx": 15,
-        "search": 18,
+        "search": 16,
         "tag": 19,
+        "panel": 11,
         "detail": 23,
         "timeline": 15,
         "contact": 14,
@@ -153,6 +159,22 @@ def test_a_text_search_costs_the_same_queries_with_few_or_many_matches(
         response = client.get(url)
 
     assert len(response.context["page"].items) == min(customers, 50)
+
+
+@pytest.mark.parametrize("customers", [5, 60])
+def test_the_filter_panel_costs_the_same_queries_whatever_the_data(
+    customers, org_a, alice, bob, carol, client_for, django_assert_num_queries
+):
+    _populate_customers(org_a, [alice, bob, carol], customers=customers)
+    client = client_for(alice)
+    url = reverse("customers:customer-filter-panel", args=[org_a.slug])
+    client.get(url, headers=HTMX)
+
+    with django_assert_num_queries(_expected("panel")):
+        response = client.get(url, headers=HTMX)
+
+    assert response.status_code == 200
+    assert 'name="cf_tier"' in response.content.decode()
 
 
 def _populate_customer(org, user, *, interactions: int, contacts: int) -> Customer:

@@ -56,12 +56,21 @@ def test_a_rep_searches_and_filters_the_customer_list(
     assert page.evaluate("window.__sameDocument") is True
     shoot(page, "customer-list-filtered", sizes=("laptop",))
 
-    # The shared URL gives the same result to someone opening it afresh.
+    # The shared URL gives the same result to someone opening it afresh, with the filter panel
+    # open on the filters in use (rendered with the page, not fetched).
     shared = page.url
     page.goto(shared)
     expect(page.get_by_label("Search customers", exact=True)).to_have_value("Harbor")
     expect(rows(page)).to_have_count(1)
     expect(rows(page).first).to_contain_text("Harbor Foods")
+    expect(page.locator("#more-filters")).to_be_visible()
+    expect(page.locator("#more-filters").get_by_label("At risk", exact=True)).to_be_checked()
+    shoot(page, "customer-list-shared-filters")
+    # Unticking it applies at once, the search kept.
+    page.locator("#more-filters").get_by_label("At risk", exact=True).uncheck()
+    expect(rows(page)).to_have_count(2)
+    expect(page).not_to_have_url(re.compile(r"lifecycle_stage"))
+    expect(page).to_have_url(re.compile(r"[?&]q=Harbor"))
 
     # Just the stage, no search: every at-risk customer.
     page.goto(f"{list_url}?lifecycle_stage=at_risk")
