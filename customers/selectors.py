@@ -99,6 +99,11 @@ def customer_list_page(
     search = None
     sort = filterset.sort_key
     field, descending, nullable, _label = SORTS[sort]
+    if field == "created_at" and valid and _filters_on_indexed_scores(filterset):
+        # Only scored customers match, and their score row carries a copy of created_at that
+        # leads an index with the filtered score: "segment X, newest first" is one index walk
+        # (walking all customers newest first for the few old ones in a segment took seconds).
+        field = "scores__customer_created_at"
     if valid and customer_list_searches_text(params) and connection.vendor == "postgresql":
         search = _text_search_rows(filterset, sort_field=field)
         queryset, total = search.queryset, search.total
@@ -107,11 +112,6 @@ def customer_list_page(
         tag = filterset.form.cleaned_data.get("tag") if valid else None
         if tag is not None and _only_filter(params, "tag") and connection.vendor == "postgresql":
             total = _tag_count(org=org, tag=tag, cap=pagination.COUNT_CAP)
-    if field == "created_at" and valid and _filters_on_indexed_scores(filterset):
-        # Only scored customers match, and their score row carries a copy of created_at that
-        # leads an index with the filtered score: "segment X, newest first" is one index walk
-        # (walking all customers newest first for the few old ones in a segment took seconds).
-        field = "scores__customer_created_at"
     queryset = (
         queryset.only(*LIST_COLUMNS)
         .select_related("owner", "scores")

@@ -965,6 +965,26 @@ def test_a_text_search_pages_through_every_match_once_in_every_order(
     assert backward == forward
 
 
+@pytest.mark.parametrize("cap", [3, 1_000], ids=["more-than-the-cap", "within-the-cap"])
+def test_a_text_search_with_a_score_filter_pages_newest_first(cap, org_a, viewer, monkeypatch):
+    # A score filter walks the score table's copy of created_at (a related field): the search
+    # then leaves the page to the general way.
+    monkeypatch.setattr(pagination, "SEARCH_COUNT_CAP", cap)
+    now = timezone.now()
+    for n in range(6):
+        CustomerFactory(
+            organization=org_a,
+            name=f"Needle {n}",
+            created_at=now - timedelta(hours=n),
+            scores={"rfm_segment": "lost" if n % 2 else "loyal"},
+        )
+
+    response = viewer.get(_list_url(org_a, q="needle", rfm_segment="lost"), headers=HTMX)
+
+    assert response.status_code == 200
+    assert _names(response) == ["Needle 1", "Needle 3", "Needle 5"]
+
+
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the search index: PostgreSQL")
 def test_beyond_the_cap_a_text_search_walks_the_page_ids_in_the_search_index(
     needles, org_a, viewer, monkeypatch
