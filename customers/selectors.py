@@ -202,21 +202,22 @@ NOT_FILTERS = frozenset({"sort", "after", "before"})
 TOP_BAR = frozenset({"q", "sort"})
 
 
+def _filters_in_use(params) -> set[str]:
+    """The parameters with a value, but the order and the cursors (an unknown parameter counts
+    as a filter: callers then take the general path)."""
+    return {key for key, value in params.items() if value not in ("", None)} - NOT_FILTERS
+
+
 def customer_list_uses_panel(params) -> bool:
-    """Whether any filter of the panel (anything but the search, the order and the cursors)
-    has a value: the list then shows the panel open, rendered with the page; otherwise the
-    panel is rendered when opened (views.customer_filter_panel)."""
-    return any(
-        value not in ("", None) and key not in NOT_FILTERS | TOP_BAR
-        for key, value in params.items()
-    )
+    """Whether any filter of the panel (anything but the search box) has a value: the list then
+    shows the panel open, rendered with the page; otherwise the panel is rendered when opened
+    (views.customer_filter_panel)."""
+    return bool(_filters_in_use(params) - TOP_BAR)
 
 
 def _only_filter(params, name: str) -> bool:
-    """Whether `name` is the only parameter with a value, besides the order and the cursors
-    (an unknown parameter counts as a filter: the caller then takes the general path)."""
-    values = {key for key, value in params.items() if value not in ("", None)}
-    return values - NOT_FILTERS == {name}
+    """Whether `name` is the only parameter with a value, besides the order and the cursors."""
+    return _filters_in_use(params) == {name}
 
 
 def _tag_count(*, org: Organization, tag: Tag, cap: int) -> int:
